@@ -126,6 +126,12 @@ pub enum Command<'a> {
     ConfigGet {
         key: &'a [u8],
     },
+    /// `config set param <name> <value>`: changes a parameter at runtime (admin only; our
+    /// addition for the control plane, not an ElastiCache command).
+    ConfigSetParam {
+        name: &'a [u8],
+        value: &'a [u8],
+    },
     /// `config set <key> <flags> <exptime> <bytes>`, followed by a data block (admin only).
     ConfigSet {
         key: &'a [u8],
@@ -203,11 +209,17 @@ pub fn parse_line(line: &[u8]) -> Result<Command<'_>, ErrorReply> {
             })
         }
         b"gat" | b"gats" => {
-            if args.len() < 2 {
+            if args.is_empty() {
                 return Err(ErrorReply::Error);
             }
             let exptime = parse_i32(args[0]).ok_or(ErrorReply::Client(msg::INVALID_EXPTIME))?;
-            let keys = retrieval_keys(after_tokens(line, 2))?;
+            // Unlike get, gat with no key answers an empty result.
+            let keys = Keys {
+                rest: after_tokens(line, 2),
+            };
+            if keys.iter().any(|k| k.len() > KEY_MAX_LENGTH) {
+                return Err(ErrorReply::Client(msg::BAD_FORMAT));
+            }
             Ok(Command::Gat {
                 exptime,
                 keys,
@@ -257,8 +269,9 @@ pub fn parse_line(line: &[u8]) -> Result<Command<'_>, ErrorReply> {
             };
             Ok(Command::FlushAll { delay, noreply })
         }
-        b"version" if args.is_empty() => Ok(Command::Version),
-        b"quit" if args.is_empty() => Ok(Command::Quit),
+        // memcached ignores anything after these two.
+        b"version" => Ok(Command::Version),
+        b"quit" => Ok(Command::Quit),
         b"verbosity" if matches!(args.len(), 1 | 2) => {
             let noreply = noreply_at(args, args.len() - 1);
             if noreply && args.len() == 1 {
@@ -272,12 +285,12 @@ pub fn parse_line(line: &[u8]) -> Result<Command<'_>, ErrorReply> {
         }
         b"stats" => Ok(Command::Stats(match args.first() {
             None => StatsGroup::General,
-            Some(&b"settings") if args.len() == 1 => StatsGroup::Settings,
-            Some(&b"items") if args.len() == 1 => StatsGroup::Items,
-            Some(&b"slabs") if args.len() == 1 => StatsGroup::Slabs,
-            Some(&b"sizes") if args.len() == 1 => StatsGroup::Sizes,
-            Some(&b"conns") if args.len() == 1 => StatsGroup::Conns,
-            Some(&b"reset") if args.len() == 1 => StatsGroup::Reset,
+            Some(&b"settings") => StatsGroup::Settings,
+            Some(&b"items") => StatsGroup::Items,
+            Some(&b"slabs") => StatsGroup::Slabs,
+            Some(&b"sizes") => StatsGroup::Sizes,
+            Some(&b"conns") => StatsGroup::Conns,
+            Some(&b"reset") => StatsGroup::Reset,
             Some(_) => StatsGroup::Other(after_tokens(line, 1)),
         })),
         b"slabs" => parse_slabs(args),
@@ -391,7 +404,7 @@ fn parse_slabs<'a>(args: &[&'a [u8]]) -> Result<Command<'a>, ErrorReply> {
     match args {
         [b"reassign", src, dst] => {
             let (Some(src), Some(dst)) = (parse_i32(src), parse_i32(dst)) else {
-                return Err(ErrorReply::Error);
+                return Err(ErrorReply::Client(msg::BAD_FORMAT));
             };
             Ok(Command::SlabsReassign { src, dst })
         }
@@ -408,6 +421,7 @@ fn parse_slabs<'a>(args: &[&'a [u8]]) -> Result<Command<'a>, ErrorReply> {
 fn parse_config<'a>(args: &[&'a [u8]]) -> Result<Command<'a>, ErrorReply> {
     match args {
         [b"get", key] => Ok(Command::ConfigGet { key }),
+        [b"set", b"param", name, value] => Ok(Command::ConfigSetParam { name, value }),
         [b"set", key, _flags, _exptime, len] => {
             let len = parse_i32(len)
                 .filter(|&l| l >= 0)
