@@ -419,7 +419,8 @@ impl Store {
             (Mode::Append | Mode::Prepend, Some(old)) => {
                 let old_value = old.value(self.header);
                 if self.too_large(req.key.len(), old_value.len() + req.value.len()) {
-                    return StoreOutcome::TooLarge;
+                    // memcached cannot allocate the combined item and answers NOT_STORED.
+                    return StoreOutcome::NotStored;
                 }
                 let parts: [&[u8]; 2] = if req.mode == Mode::Append {
                     [old_value, req.value]

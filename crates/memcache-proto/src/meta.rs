@@ -164,6 +164,17 @@ pub fn parse<'a>(name: &[u8], args: &[&'a [u8]]) -> Result<MetaCommand<'a>, Erro
     })
 }
 
+/// For an `ms` whose key and length parse, the data length: its data block follows even when
+/// the flags are refused.
+pub fn set_data_len(name: &[u8], args: &[&[u8]]) -> Option<usize> {
+    match (name, args) {
+        (b"ms", [key, len, ..]) if key.len() <= KEY_MAX_LENGTH => {
+            parse_i32(len).filter(|&l| l >= 0).map(|l| l as usize)
+        }
+        _ => None,
+    }
+}
+
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 with padding.

@@ -138,6 +138,12 @@ pub enum Command<'a> {
         len: usize,
     },
     Meta(MetaCommand<'a>),
+    /// A command memcached refuses only after reading its data block (meta set with a bad
+    /// flag): answer `reply`, then drop `swallow` bytes.
+    Refused {
+        reply: ErrorReply,
+        swallow: usize,
+    },
 }
 
 /// Finds the end of the command line at the start of `buf`: `Ok(Some((line_len_without_eol,
@@ -295,7 +301,16 @@ pub fn parse_line(line: &[u8]) -> Result<Command<'_>, ErrorReply> {
         })),
         b"slabs" => parse_slabs(args),
         b"config" => parse_config(args),
-        b"mg" | b"ms" | b"md" | b"ma" | b"mn" | b"me" => meta::parse(name, args).map(Command::Meta),
+        b"mg" | b"ms" | b"md" | b"ma" | b"mn" | b"me" => match meta::parse(name, args) {
+            Ok(m) => Ok(Command::Meta(m)),
+            Err(reply) => match meta::set_data_len(name, args) {
+                Some(len) => Ok(Command::Refused {
+                    reply,
+                    swallow: len + 2,
+                }),
+                None => Err(reply),
+            },
+        },
         _ => Err(ErrorReply::Error),
     }
 }

@@ -265,7 +265,12 @@ fn execute(ctx: &mut Ctx<'_>, req: &Request<'_>, out: &mut Vec<u8>) -> Option<St
                 ok(out, req, 0, &[], &[], &[]);
             }
         }
-        Noop | Verbosity => ok(out, req, 0, &[], &[], &[]),
+        Noop => ok(out, req, 0, &[], &[], &[]),
+        Verbosity => {
+            // memcached 1.6 answers VERBOSITY with "Unknown command" and closes.
+            err(out, req, Status::UnknownCommand);
+            return Some(Step::Close);
+        }
         Version => ok(out, req, 0, &[], &[], stats::VERSION.as_bytes()),
         Stat => {
             let group = match req.key {

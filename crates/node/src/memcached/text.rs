@@ -180,6 +180,13 @@ fn execute(
             }
         }
         Command::Meta(m) => return meta::execute(ctx, &m, line, rest, out),
+        Command::Refused { reply, swallow } => {
+            reply.write_text(out);
+            return Step::Swallow {
+                consumed: line,
+                swallow,
+            };
+        }
     }
     Step::Consumed(line)
 }
