@@ -267,13 +267,17 @@ fn text_protocol_matches_memcached() {
             s(0, &format!("touch {long_key} 1\r\n")),
             s(0, &format!("mg {long_key} v\r\n")),
         ]),
-        ("errors", vec![s(0, "bogus\r\nGET a\r\n\r\nset a\r\nset a 0 0\r\nset a x 0 1\r\nset a 0 x 1\r\nset a 0 0 -1\r\nset a -1 0 1\r\nset a 4294967296 0 1\r\nz\r\nget a\r\ncas a 0 0 1\r\nincr\r\nincr a\r\ntouch a\r\nverbosity\r\nverbosity x\r\nverbosity 1 2 3\r\nversion foo\r\nstats foo\r\nstats detail\r\nstats reset\r\nflush_all 0 noreply x\r\nget\r\nconfig set cluster 0 0 1\r\nx\r\n")]),
+        ("errors", vec![s(0, "bogus\r\nGET a\r\n\r\nset a\r\nset a 0 0\r\nset a x 0 1\r\nset a 0 x 1\r\nset a 0 0 -1\r\nset a -1 0 1\r\nset a 4294967296 0 1\r\nz\r\nget a\r\ncas a 0 0 1\r\nincr\r\nincr a\r\ntouch a\r\nverbosity\r\nverbosity x\r\nverbosity 1 2 3\r\nversion foo\r\nstats foo\r\nstats detail\r\nstats reset\r\nflush_all 0 noreply x\r\nget\r\n")]),
         ("bad data chunk", vec![s(0, "set a 0 0 2\r\nabc\r\nget a\r\nset b 0 0 1 noreply\r\nxy\r\nget b\r\nset c 0 0 1\nd\r\nget c\n")]),
         ("bare newlines and spaces", vec![s(0, "set  a  0 0 1\na\r\n  get   a  \nget a\r\n")]),
         ("quit", vec![s(0, "set q 0 0 1\r\na\r\nquit\r\nget q\r\n")]),
         ("meta get", vec![s(0, "ms m 2 T0 F5\r\nhi\r\nmg m v f s t k O9 q\r\nmg m\r\nmg m k v\r\nmg miss v k O1 c\r\nmg miss v q\r\nmg m zz\r\nmg m v v\r\nmg\r\nmg m Tx\r\nmg m T100 t\r\nmg Zm9v b v k\r\nmn\r\n")]),
         ("meta set", vec![s(0, "ms a 2 c k O1\r\nhi\r\nms a 2 q\r\nho\r\nms a 2 ME\r\nhi\r\nms b 2 ME q\r\nyo\r\nms a 1 MA\r\n!\r\nms a 1 MP\r\n<\r\nms z 1 MA\r\nx\r\nms z 1 MR\r\nx\r\nms a 1 C1\r\nx\r\nms nope 1 C1\r\nx\r\nms a 3 MX\r\nabc\r\nms a\r\nms a x\r\nms a 2 S\r\nhi\r\nmg a v\r\nmg b v\r\nms a 2\r\nabc\r\nmn\r\n")]),
         ("meta delete and arithmetic", vec![s(0, "ms d 1\r\nx\r\nmd d q\r\nmd d\r\nmd d q\r\nmd d k O5\r\nma c\r\nma c q\r\nma c N0 J5 v\r\nma c v MD D2 t k\r\nma c MI D10 v\r\nma c q\r\nmg c v\r\nma c MX\r\nma c D1 x\r\nms t 1\r\nx\r\nma t\r\nmn\r\n")]),
+        ("line too long closes", vec![Send(0, vec![b'x'; 3000])]),
+        ("long line with newline is an error", vec![Send(0, [vec![b'x'; 3000], b"\r\nversion\r\n".to_vec()].concat())]),
+        ("long multiget", vec![s(0, &format!("set k1 0 0 1\r\na\r\nget {}k1\r\n", "nokey ".repeat(600)))]),
+        ("garbage", vec![Send(0, b"\x00\x01\xfe\xff junk\r\n\x7f\r\nset\x00 a 0 0 1\r\n\r\nversion\r\n".to_vec())]),
         ("meta debug", vec![s(0, "set dbg 0 0 3\r\nabc\r\nme dbg\r\nme nope\r\n")]),
     ];
     compare(&cases, false);

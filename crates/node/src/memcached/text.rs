@@ -345,9 +345,13 @@ fn config_set(
 ) -> Step {
     let store = &ctx.shared.store;
     if !ctx.admin {
-        // ElastiCache does not let clients change the configuration.
+        // ElastiCache does not let clients change the configuration. The announced data block
+        // is dropped so that it is not read as commands.
         out.extend_from_slice(b"ERROR\r\n");
-        return Step::Consumed(line);
+        return Step::Swallow {
+            consumed: line,
+            swallow: len + 2,
+        };
     }
     let limit = store.settings().config_size_max as usize;
     if len > limit {
