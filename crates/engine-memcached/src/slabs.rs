@@ -22,7 +22,7 @@ pub fn class_sizes(chunk_size: u32, factor: f64) -> Vec<usize> {
         if size as f64 >= chunk_max as f64 / factor {
             break;
         }
-        if size % CHUNK_ALIGN != 0 {
+        if !size.is_multiple_of(CHUNK_ALIGN) {
             size += CHUNK_ALIGN - size % CHUNK_ALIGN;
         }
         sizes.push(size);

@@ -207,6 +207,15 @@ impl Store {
         Ok(())
     }
 
+    /// `cache_memlimit`: items may now use `mb` megabytes (evicting at once if over).
+    pub fn set_memory_limit_mb(&self, mb: u64) {
+        let mut s = self.settings.lock();
+        s.max_cache_memory = Some(mb + s.memcached_connections_overhead);
+        self.limit.store(s.limit_bytes() as usize, Relaxed);
+        drop(s);
+        let _ = self.make_room(0);
+    }
+
     /// Registers a worker's counters.
     pub fn thread_stats(&self) -> Arc<ThreadStats> {
         let t = Arc::new(ThreadStats::default());
@@ -774,6 +783,29 @@ impl Store {
             .filter(|(_, (n, _, _))| *n > 0)
             .map(|(c, (n, b, t))| (c, n, b, t))
             .collect()
+    }
+
+    /// Up to `limit` items (0 = all) of a slab class: (key, value length, relative exptime).
+    pub fn class_items(&self, class: usize, limit: usize) -> Vec<(Vec<u8>, usize, RelTime)> {
+        let cas = self.cas_enabled();
+        let mut found = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.0.lock();
+            for item in shard.table.items() {
+                if limit != 0 && found.len() >= limit {
+                    return found;
+                }
+                let total = slabs::memcached_item_total(item.key_len(), item.value_len(), cas);
+                if slabs::class_of(&self.slab_sizes, total) == class {
+                    found.push((
+                        item.key(self.header).to_vec(),
+                        item.value_len(),
+                        item.exptime(),
+                    ));
+                }
+            }
+        }
+        found
     }
 
     /// Item counts by memcached's total size rounded up to 32 bytes (`stats sizes`).

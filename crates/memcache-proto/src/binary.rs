@@ -365,40 +365,18 @@ pub struct Response<'a> {
     pub value: &'a [u8],
 }
 
-/// Writes a response header for a body of the given parts; the caller appends the parts.
-pub fn write_header(
-    out: &mut Vec<u8>,
-    opcode: u8,
-    status: Status,
-    opaque: u32,
-    cas: u64,
-    extras_len: usize,
-    key_len: usize,
-    value_len: usize,
-) {
-    out.push(RESPONSE_MAGIC);
-    out.push(opcode);
-    out.extend_from_slice(&(key_len as u16).to_be_bytes());
-    out.push(extras_len as u8);
-    out.push(0);
-    out.extend_from_slice(&(status as u16).to_be_bytes());
-    out.extend_from_slice(&((extras_len + key_len + value_len) as u32).to_be_bytes());
-    out.extend_from_slice(&opaque.to_be_bytes());
-    out.extend_from_slice(&cas.to_be_bytes());
-}
-
 /// Writes a whole response.
 pub fn write_response(out: &mut Vec<u8>, r: &Response<'_>) {
-    write_header(
-        out,
-        r.opcode,
-        r.status,
-        r.opaque,
-        r.cas,
-        r.extras.len(),
-        r.key.len(),
-        r.value.len(),
-    );
+    let body = r.extras.len() + r.key.len() + r.value.len();
+    out.push(RESPONSE_MAGIC);
+    out.push(r.opcode);
+    out.extend_from_slice(&(r.key.len() as u16).to_be_bytes());
+    out.push(r.extras.len() as u8);
+    out.push(0);
+    out.extend_from_slice(&(r.status as u16).to_be_bytes());
+    out.extend_from_slice(&(body as u32).to_be_bytes());
+    out.extend_from_slice(&r.opaque.to_be_bytes());
+    out.extend_from_slice(&r.cas.to_be_bytes());
     out.extend_from_slice(r.extras);
     out.extend_from_slice(r.key);
     out.extend_from_slice(r.value);

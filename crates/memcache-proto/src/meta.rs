@@ -203,7 +203,7 @@ pub fn base64_encode(input: &[u8], out: &mut Vec<u8>) {
 
 /// Decodes standard base64 (padding required as memcached's decoder expects full quads).
 pub fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
-    if input.is_empty() || input.len() % 4 != 0 {
+    if input.is_empty() || !input.len().is_multiple_of(4) {
         return None;
     }
     let val = |c: u8| -> Option<u32> { B64.iter().position(|&x| x == c).map(|p| p as u32) };
@@ -284,12 +284,16 @@ mod tests {
                 ..
             }
         ));
+        // A refused ms still has its data block to drop.
         assert!(matches!(
-            e(b"ms foo 3 MX\r\n"),
-            Invalid {
-                reply: ErrorReply::Client("invalid mode for ms M token"),
-                ..
-            }
+            parse_text(b"ms foo 3 MX\r\n"),
+            Ok((
+                Command::Refused {
+                    reply: ErrorReply::Client("invalid mode for ms M token"),
+                    swallow: 5
+                },
+                _
+            ))
         ));
     }
 

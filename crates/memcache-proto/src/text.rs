@@ -76,6 +76,10 @@ pub enum StatsGroup<'a> {
 }
 
 /// One parsed text command line.
+///
+/// Built on the stack for one request and dropped after it, never stored: the size of the meta
+/// variant (its flags inline, no allocation) costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command<'a> {
     Store(Store<'a>),
@@ -121,6 +125,11 @@ pub enum Command<'a> {
     },
     SlabsAutomove {
         level: u32,
+    },
+    /// `cache_memlimit <MB> [noreply]`: memcached's runtime memory limit.
+    CacheMemlimit {
+        megabytes: u64,
+        noreply: bool,
     },
     /// `config get <key>` (ElastiCache Auto Discovery).
     ConfigGet {
@@ -300,6 +309,15 @@ pub fn parse_line(line: &[u8]) -> Result<Command<'_>, ErrorReply> {
             Some(_) => StatsGroup::Other(after_tokens(line, 1)),
         })),
         b"slabs" => parse_slabs(args),
+        b"cache_memlimit" if matches!(args.len(), 1 | 2) => {
+            let noreply = noreply_at(args, 1);
+            match parse_u64(args[0]) {
+                Some(megabytes) if megabytes <= u64::from(u32::MAX) => {
+                    Ok(Command::CacheMemlimit { megabytes, noreply })
+                }
+                _ => Err(ErrorReply::Error),
+            }
+        }
         b"config" => parse_config(args),
         b"mg" | b"ms" | b"md" | b"ma" | b"mn" | b"me" => match meta::parse(name, args) {
             Ok(m) => Ok(Command::Meta(m)),
@@ -383,7 +401,7 @@ fn parse_store<'a>(name: &[u8], args: &[&'a [u8]]) -> Result<Command<'a>, ErrorR
         0
     };
     // memcached adds 2 for "\r\n" to an int: lengths near INT_MAX are refused.
-    if len < 0 || len > i32::MAX - 2 {
+    if !(0..=i32::MAX - 2).contains(&len) {
         return Err(bad);
     }
     Ok(Command::Store(Store {

@@ -274,6 +274,8 @@ fn text_protocol_matches_memcached() {
         ("meta get", vec![s(0, "ms m 2 T0 F5\r\nhi\r\nmg m v f s t k O9 q\r\nmg m\r\nmg m k v\r\nmg miss v k O1 c\r\nmg miss v q\r\nmg m zz\r\nmg m v v\r\nmg\r\nmg m Tx\r\nmg m T100 t\r\nmg Zm9v b v k\r\nmn\r\n")]),
         ("meta set", vec![s(0, "ms a 2 c k O1\r\nhi\r\nms a 2 q\r\nho\r\nms a 2 ME\r\nhi\r\nms b 2 ME q\r\nyo\r\nms a 1 MA\r\n!\r\nms a 1 MP\r\n<\r\nms z 1 MA\r\nx\r\nms z 1 MR\r\nx\r\nms a 1 C1\r\nx\r\nms nope 1 C1\r\nx\r\nms a 3 MX\r\nabc\r\nms a\r\nms a x\r\nms a 2 S\r\nhi\r\nmg a v\r\nmg b v\r\nms a 2\r\nabc\r\nmn\r\n")]),
         ("meta delete and arithmetic", vec![s(0, "ms d 1\r\nx\r\nmd d q\r\nmd d\r\nmd d q\r\nmd d k O5\r\nma c\r\nma c q\r\nma c N0 J5 v\r\nma c v MD D2 t k\r\nma c MI D10 v\r\nma c q\r\nmg c v\r\nma c MX\r\nma c D1 x\r\nms t 1\r\nx\r\nma t\r\nmn\r\n")]),
+        ("cache_memlimit", vec![s(0, "cache_memlimit 100\r\ncache_memlimit 100 noreply\r\ncache_memlimit x\r\ncache_memlimit 1\r\ncache_memlimit\r\ncache_memlimit 64\r\n")]),
+        ("cachedump and detail", vec![s(0, "stats cachedump 99 1\r\nstats cachedump x\r\nstats cachedump\r\nstats detail dump\r\nstats detail on\r\nstats detail off\r\nstats detail x\r\n")]),
         ("line too long closes", vec![Send(0, vec![b'x'; 3000])]),
         ("long line with newline is an error", vec![Send(0, [vec![b'x'; 3000], b"\r\nversion\r\n".to_vec()].concat())]),
         ("long multiget", vec![s(0, &format!("set k1 0 0 1\r\na\r\nget {}k1\r\n", "nokey ".repeat(600)))]),

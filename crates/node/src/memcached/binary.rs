@@ -4,7 +4,7 @@ use engine_memcached::stats::ThreadStats;
 use engine_memcached::{
     ArithOutcome, DeleteOutcome, GetOptions, Miss, Mode, StoreOutcome, StoreRequest,
 };
-use memcache_proto::binary::{self, write_error, write_header, Opcode, Request, Response, Status};
+use memcache_proto::binary::{self, write_error, Opcode, Request, Response, Status};
 use memcache_proto::cluster::ClusterConfig;
 use memcache_proto::text::StatsGroup;
 use memcache_proto::{ErrorReply, ParseError};
@@ -136,17 +136,18 @@ fn execute(ctx: &mut Ctx<'_>, req: &Request<'_>, out: &mut Vec<u8>) -> Option<St
                     }
                     if !quiet {
                         if with_key {
-                            write_header(
+                            binary::write_response(
                                 out,
-                                req.header.opcode,
-                                Status::KeyNotFound,
-                                req.header.opaque,
-                                0,
-                                0,
-                                req.key.len(),
-                                0,
+                                &Response {
+                                    opcode: req.header.opcode,
+                                    status: Status::KeyNotFound,
+                                    opaque: req.header.opaque,
+                                    cas: 0,
+                                    extras: &[],
+                                    key: req.key,
+                                    value: &[],
+                                },
                             );
-                            out.extend_from_slice(req.key);
                         } else {
                             err(out, req, Status::KeyNotFound);
                         }

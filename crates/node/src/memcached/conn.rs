@@ -66,7 +66,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         let mut pos = 0;
         let mut close = false;
         let mut want = 0;
-        let mut served = 0;
+        let mut served = 0usize;
         loop {
             if swallow > 0 {
                 let n = swallow.min(buf.len() - pos);
@@ -108,7 +108,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             }
             served += 1;
-            if served % per_event == 0 && !out.is_empty() {
+            if served.is_multiple_of(per_event) && !out.is_empty() {
                 // Fairness: let other connections on this worker run between batches.
                 if write_all(&mut stream, &mut out, stats).await.is_err() {
                     return;

@@ -219,10 +219,10 @@ fn maintenance(shared: &Shared, stopped: &AtomicBool) {
     while !stopped.load(Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
         tick += 1;
-        if tick % 10 == 0 {
+        if tick.is_multiple_of(10) {
             shared.store.crawl(512);
         }
-        if tick % 50 == 0 {
+        if tick.is_multiple_of(50) {
             shared.store.restore_legacy_cluster_item();
         }
     }

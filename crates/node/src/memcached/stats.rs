@@ -36,7 +36,7 @@ pub fn write(shared: &Shared, group: StatsGroup<'_>, out: &mut Vec<u8>) -> bool 
             out.extend_from_slice(b"RESET\r\n");
             return true;
         }
-        StatsGroup::Other(_) => return false,
+        StatsGroup::Other(rest) => return other(shared, rest, out),
     }
     for (name, value) in lines {
         out.extend_from_slice(b"STAT ");
@@ -249,4 +249,46 @@ fn slabs(shared: &Shared, v: &mut Vec<(String, String)>) {
         shared.store.used_bytes().to_string(),
     ));
     let _ = total_pages;
+}
+
+/// `stats cachedump <class> <limit>` and `stats detail on|off|dump`; anything else is unknown.
+fn other(shared: &Shared, rest: &[u8], out: &mut Vec<u8>) -> bool {
+    let args: Vec<&[u8]> = rest
+        .split(|&b| b == b' ')
+        .filter(|t| !t.is_empty())
+        .collect();
+    match args.as_slice() {
+        [b"cachedump", class, limit] => {
+            let parse = |t: &[u8]| std::str::from_utf8(t).ok()?.parse::<usize>().ok();
+            let (Some(class), Some(limit)) = (parse(class), parse(limit)) else {
+                out.extend_from_slice(b"CLIENT_ERROR bad command line\r\n");
+                return true;
+            };
+            if class == 0 || class > shared.store.slab_sizes().len() {
+                out.extend_from_slice(b"CLIENT_ERROR Illegal slab id\r\n");
+                return true;
+            }
+            let started = shared.store.clock.process_started();
+            for (key, size, exptime) in shared.store.class_items(class, limit) {
+                let exp = if exptime == 0 {
+                    0
+                } else {
+                    started + i64::from(exptime)
+                };
+                out.extend_from_slice(b"ITEM ");
+                out.extend_from_slice(&key);
+                out.extend_from_slice(format!(" [{size} b; {exp} s]\r\n").as_bytes());
+            }
+            out.extend_from_slice(b"END\r\n");
+        }
+        [b"cachedump", ..] => out.extend_from_slice(b"CLIENT_ERROR bad command line\r\n"),
+        // Per-prefix statistics are not collected: on/off are accepted, the dump is empty.
+        [b"detail", b"on" | b"off"] => out.extend_from_slice(b"OK\r\n"),
+        [b"detail", b"dump"] => out.extend_from_slice(b"END\r\n"),
+        [b"detail", ..] => {
+            out.extend_from_slice(b"CLIENT_ERROR usage: stats detail on|off|dump\r\n")
+        }
+        _ => return false,
+    }
+    true
 }

@@ -125,14 +125,7 @@ fn execute(
         Command::Quit => return Step::Close,
         Command::Stats(group) => {
             if !stats::write(ctx.shared, group, out) {
-                match group {
-                    text::StatsGroup::Other(rest)
-                        if rest.trim_ascii_start().starts_with(b"detail") =>
-                    {
-                        out.extend_from_slice(b"CLIENT_ERROR usage: stats detail on|off|dump\r\n")
-                    }
-                    _ => out.extend_from_slice(b"ERROR\r\n"),
-                }
+                out.extend_from_slice(b"ERROR\r\n");
             }
         }
         Command::SlabsReassign { src, dst } => {
@@ -155,6 +148,17 @@ fn execute(
         Command::SlabsAutomove { level } => {
             let _ = store.set_param("slab_automove", &level.to_string());
             line_out(out, "OK");
+        }
+        Command::CacheMemlimit { megabytes, noreply } => {
+            if megabytes < 8 {
+                line_out(
+                    out,
+                    "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m",
+                );
+            } else {
+                store.set_memory_limit_mb(megabytes);
+                reply(out, noreply, "OK");
+            }
         }
         Command::ConfigGet { key } => {
             ThreadStats::bump(&st.cmd_config_get);
