@@ -3,3 +3,5 @@
 //!
 //! Commands never see sockets: they read an argument vector and write to a reply sink. The
 //! `node` crate owns sockets, buffers and threads.
+
+pub mod hll;
