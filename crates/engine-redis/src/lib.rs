@@ -5,3 +5,4 @@
 //! `node` crate owns sockets, buffers and threads.
 
 pub mod hll;
+pub mod scripting;
