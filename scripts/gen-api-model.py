@@ -217,6 +217,8 @@ class Gen:
                     doc += "; one of %s" % ", ".join("`%s`" % v for v in enum)
                 if m.get("deprecated"):
                     doc += " (deprecated in the model)"
+                if self.result_list(name, m["shape"]):
+                    doc += " (sent as an empty list when `None`)"
                 out.append(doc + ".\n")
                 out.append("    pub %s: %s,\n" % (snake(mname), self.field_type(shape, mname)))
             out.append("}\n\n")
@@ -283,9 +285,17 @@ class Gen:
         # `value` is a reference; a plain field (`self.x`) is passed by value as is.
         return "w.%s(%s, %s)" % (t, json.dumps(wire), value[1:] if value.startswith("&") else "*" + value)
 
+    def result_list(self, struct_name, member_shape):
+        """A list member of an operation's output shape (or of `EngineDefaults`, which holds
+        DescribeEngineDefaultParameters' result): always on the wire, even when `None`."""
+        outputs = {op["output"]["shape"] for op in self.ops.values() if "output" in op} | {"EngineDefaults"}
+        return struct_name in outputs and self.shapes[member_shape]["type"] == "list"
+
     def gen_write(self):
         out = [STAMP, "//! The XML writer for every output shape: members in model order, absent `Option`s omitted,\n"
-               "//! list elements named by the model's `locationName` (or `member`).\n\n",
+               "//! list elements named by the model's `locationName` (or `member`). The result lists of an\n"
+               "//! operation (`CacheClusters`, `TagList`, …) are always sent, empty when `None`, as AWS does:\n"
+               "//! botocore leaves an absent list out of the parsed dict, where callers index it.\n\n",
                "use super::types::*;\nuse crate::xml::{WriteXml, XmlWriter};\n\n"]
         for name in sorted(self.output_structs):
             shape = self.shapes[name]
@@ -297,6 +307,8 @@ class Gen:
                 field = "self.%s" % snake(mname)
                 if self.always_present(shape, mname):
                     out.append("        %s;\n" % self.write_expr(m["shape"], wire, "&" + field))
+                elif self.result_list(name, m["shape"]):
+                    out.append("        %s;\n" % self.write_expr(m["shape"], wire, "%s.as_deref().unwrap_or_default()" % field))
                 else:
                     out.append("        if let Some(v) = &%s {\n            %s;\n        }\n" % (field, self.write_expr(m["shape"], wire, "v")))
             out.append("    }\n}\n\n")
