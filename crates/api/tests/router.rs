@@ -64,6 +64,19 @@ async fn describe_returns_the_result_envelope_with_request_id() {
 }
 
 #[tokio::test]
+async fn unsigned_non_ascii_headers_are_harmless() {
+    let server = start(strict_config()).await;
+    let mut req = Req::post(
+        server.addr,
+        "Action=DeleteCacheParameterGroup&Version=2015-02-02&CacheParameterGroupName=pg",
+    );
+    req.headers
+        .push(("User-Agent".into(), "café-client/1.0".into()));
+    let resp = send(server.addr, &req.signed()).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+}
+
+#[tokio::test]
 async fn service_faults_keep_code_and_status() {
     let server = start(strict_config()).await;
     let resp = send(
