@@ -33,8 +33,60 @@ pub fn echo(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-pub fn ok(ctx: &mut Ctx) -> CmdResult {
-    ctx.out.ok();
+pub fn cluster_disabled(_ctx: &mut Ctx) -> CmdResult {
+    err("ERR This instance has cluster support disabled")
+}
+
+/// LATENCY: the latency monitor records events slower than `latency-monitor-threshold`; it is
+/// off (0) by default and no event source feeds it yet, so its history is empty.
+pub fn latency(ctx: &mut Ctx) -> CmdResult {
+    let a = ctx.argv;
+    match lower(&a[1]).as_str() {
+        "latest" if a.len() == 2 => ctx.out.array(0),
+        "history" if a.len() == 3 => ctx.out.array(0),
+        "reset" => ctx.out.int(0),
+        "doctor" if a.len() == 2 => ctx.out.verbatim(b"Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep better tonight.\n"),
+        "histogram" => ctx.out.map(0),
+        "help" => {
+            let lines = ["LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "DOCTOR", "GRAPH <event>", "HISTORY <event>", "LATEST", "RESET [<event> ...]", "HISTOGRAM [COMMAND ...]", "HELP"];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l);
+            }
+        }
+        "latest" | "history" | "doctor" => return Err(super::sub_arity(ctx)),
+        _ => return Err(unknown_subcommand(ctx)),
+    }
+    Ok(())
+}
+
+/// MODULE: this server loads no modules.
+pub fn module(ctx: &mut Ctx) -> CmdResult {
+    let a = ctx.argv;
+    match lower(&a[1]).as_str() {
+        "list" if a.len() == 2 => ctx.out.array(0),
+        "load" | "loadex" if a.len() >= 3 => {
+            return err("ERR Error loading the extension. Please check the server logs.")
+        }
+        "unload" if a.len() == 3 => {
+            return err("ERR Error unloading module: no such module with that name")
+        }
+        "help" => {
+            let lines = [
+                "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "LIST",
+                "LOAD <path> [<arg> ...]",
+                "UNLOAD <name>",
+                "HELP",
+            ];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l);
+            }
+        }
+        "list" | "load" | "loadex" | "unload" => return Err(super::sub_arity(ctx)),
+        _ => return Err(unknown_subcommand(ctx)),
+    }
     Ok(())
 }
 
