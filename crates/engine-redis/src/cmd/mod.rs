@@ -6,6 +6,7 @@
 //! never recount arguments or test those conditions themselves.
 
 pub mod bits;
+pub mod geo;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
@@ -375,6 +376,17 @@ pub static TABLE: &[CommandSpec] = &[
     c!("bzmpop", -5, W | BLOCKING, 0, 0, 0, "sortedset", zsets::bzmpop),
     c!("zrandmember", -2, R | RANDOM, 1, 1, 1, "sortedset", zsets::zrandmember),
     c!("zscan", -3, R | RANDOM, 1, 1, 1, "sortedset", zsets::zscan),
+    // geo
+    c!("geoadd", -5, WD, 1, 1, 1, "geo", geo::geoadd),
+    c!("geopos", -2, R, 1, 1, 1, "geo", geo::geopos),
+    c!("geodist", -4, R, 1, 1, 1, "geo", geo::geodist),
+    c!("geohash", -2, R, 1, 1, 1, "geo", geo::geohash),
+    c!("georadius", -6, WD, 1, 1, 1, "geo", geo::georadius),
+    c!("georadius_ro", -6, R, 1, 1, 1, "geo", geo::georadius_ro),
+    c!("georadiusbymember", -5, WD, 1, 1, 1, "geo", geo::georadiusbymember),
+    c!("georadiusbymember_ro", -5, R, 1, 1, 1, "geo", geo::georadiusbymember_ro),
+    c!("geosearch", -7, R, 1, 1, 1, "geo", geo::geosearch),
+    c!("geosearchstore", -8, WD, 1, 2, 1, "geo", geo::geosearchstore),
     // pub/sub
     c!("subscribe", -2, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::subscribe),
     c!("unsubscribe", -1, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::unsubscribe),
