@@ -124,7 +124,7 @@ pub fn geoadd(ctx: &mut Ctx) -> CmdResult {
         }
         i += 1;
     }
-    if (a.len() - i) % 3 != 0 || a.len() == i {
+    if !(a.len() - i).is_multiple_of(3) || a.len() == i {
         return Err(Error::msg(format!(
             "ERR wrong number of arguments for '{}' command",
             ctx.spec.name
@@ -439,7 +439,9 @@ fn search_generic(ctx: &mut Ctx, flavor: Flavor, readonly: bool) -> CmdResult {
         },
         _ => unreachable!("parse_search requires a centre"),
     };
-    let mut hits: Vec<(Vec<u8>, f64, f64, (f64, f64))> = Vec::new();
+    // (member, distance, stored hash, (lon, lat))
+    type Hit = (Vec<u8>, f64, f64, (f64, f64));
+    let mut hits: Vec<Hit> = Vec::new();
     for (m, score) in members {
         let (lon, lat) = decode(score as u64);
         let d = match s.shape {
