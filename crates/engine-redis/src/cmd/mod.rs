@@ -434,6 +434,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("readonly", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("readwrite", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("cluster", -2, 0, 0, 0, 0, "cluster", server::cluster_disabled),
+    c!("acl", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
     c!("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::latency),
     c!("module", -2, ADMIN | NOSCRIPT, 0, 0, 0, "server", server::module),
     c!("lolwut", -1, READONLY | FAST, 0, 0, 0, "server", server::lolwut),
@@ -445,11 +446,12 @@ fn index() -> &'static HashMap<&'static str, &'static CommandSpec> {
 }
 
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    if name.len() > 32 {
-        return None;
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
     }
-    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-    index().get(lower.as_str()).copied()
+    index().get(std::str::from_utf8(lower).ok()?).copied()
 }
 
 fn unknown_command_error(argv: &Argv) -> String {
@@ -559,7 +561,7 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
             return;
         }
     };
-    client.last_cmd = spec.name.to_string();
+    client.last_cmd = spec.name;
     let argc = argv.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         let msg = format!("ERR wrong number of arguments for '{}' command", spec.name);
