@@ -290,6 +290,7 @@ pub struct Engine {
     inner: Mutex<Server>,
     /// `proto-max-bulk-len`, readable by the parser without taking the lock.
     max_bulk_len: std::sync::atomic::AtomicI64,
+    input_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
@@ -298,6 +299,7 @@ impl Engine {
         Arc::new(Engine {
             inner: Mutex::new(Server::new(config, managed)),
             max_bulk_len: std::sync::atomic::AtomicI64::new(max),
+            input_bytes: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -371,6 +373,7 @@ impl Engine {
             outcome = RunOutcome::Close;
         }
         s.stats.net_output_bytes += rb.buf.len() as u64;
+        s.stats.net_input_bytes = self.input_bytes();
         self.max_bulk_len.store(
             s.config.proto_max_bulk_len,
             std::sync::atomic::Ordering::Relaxed,
@@ -395,8 +398,14 @@ impl Engine {
         let _ = msg;
     }
 
+    /// Counts request bytes (INFO `total_net_input_bytes`) without taking the lock.
     pub fn note_input(&self, bytes: usize) {
-        self.inner.lock().stats.net_input_bytes += bytes as u64;
+        self.input_bytes
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn input_bytes(&self) -> u64 {
+        self.input_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Periodic work (redis's `serverCron` at `hz`): active expiry, client timeouts.
