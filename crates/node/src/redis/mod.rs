@@ -354,7 +354,17 @@ async fn serve<S>(
     loop {
         // Execute what is queued unless blocked or paused.
         if blocked.is_none() && paused_until.is_none() && !cmds.is_empty() {
-            match engine.run(id, &mut cmds, &mut out) {
+            let outcome = if cmds
+                .iter()
+                .any(engine_redis::cmd::scripting::is_script_command)
+            {
+                // A script may hold the engine for long: hand this worker's other tasks to the
+                // runtime first, so other connections still get their BUSY replies.
+                tokio::task::block_in_place(|| engine.run(id, &mut cmds, &mut out))
+            } else {
+                engine.run(id, &mut cmds, &mut out)
+            };
+            match outcome {
                 RunOutcome::Done => {}
                 RunOutcome::Blocked { deadline_ms } => blocked = Some(deadline_ms),
                 RunOutcome::Paused { until_ms } => paused_until = Some(until_ms),
