@@ -421,7 +421,10 @@ impl Engine {
 
     /// The deadline of a blocked client passed: reply the timeout value if it is still blocked.
     pub fn timeout_blocked(&self, id: u64, out: &mut Vec<u8>) {
-        let mut s = self.inner.lock();
+        // While a script runs the timeout waits (the client stays blocked until it ends).
+        let Some(mut s) = self.lock_unless_script() else {
+            return;
+        };
         s.ks.now = crate::util::now_ms();
         crate::blocking::timeout_client(&mut s, id, out);
     }
@@ -498,6 +501,8 @@ impl Engine {
     }
 
     pub fn shutdown_requested(&self) -> bool {
-        self.inner.lock().shutdown_requested
+        // Polled by the node's timer task: must not stall a runtime thread behind a script.
+        self.lock_unless_script()
+            .is_some_and(|s| s.shutdown_requested)
     }
 }

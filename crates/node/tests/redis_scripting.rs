@@ -243,18 +243,30 @@ fn busy_script_and_script_kill() {
         "0",
     ]);
     let mut answer = None;
+    let mut seen = Vec::new();
     for _ in 0..500 {
         match other.cmd(&["SCRIPT", "KILL"]) {
             Frame::Error(e) if e.starts_with(b"UNKILLABLE") => {
                 answer = Some(e);
                 break;
             }
-            _ => std::thread::sleep(Duration::from_millis(10)),
+            other => {
+                seen.push(other);
+                std::thread::sleep(Duration::from_millis(10))
+            }
         }
+    }
+    seen.dedup();
+    if answer.is_none() {
+        runner.set_timeout(Duration::from_secs(5));
+        panic!(
+            "no UNKILLABLE; runner replied {:?}; other saw {seen:?}",
+            runner.try_read()
+        );
     }
     assert!(
         answer.is_some(),
-        "SCRIPT KILL of a script that wrote is refused"
+        "SCRIPT KILL of a script that wrote is refused; got {seen:?}"
     );
     assert_eq!(runner.read(), Frame::Int(60000000));
     assert_eq!(other.cmd(&["GET", "w"]), Frame::Bulk(b"1".to_vec()));

@@ -3,7 +3,7 @@
 //! snapshots use too.
 
 use super::{err, CmdResult, Ctx, Error, NOT_INT, SYNTAX};
-use crate::db::OwnedValue;
+use crate::db::{AccessTracking, OwnedValue};
 use crate::notify::GENERIC;
 use crate::types::{list::End, Aggregate, Hash, Limits, List, Set, ZSet};
 use crate::util::{eq_ignore_case, parse_i64};
@@ -139,8 +139,17 @@ pub fn restore(ctx: &mut Ctx) -> CmdResult {
     if ttl > 0 {
         ctx.srv.ks.set_expire(db, key, ttl);
     }
-    // IDLETIME/FREQ only tune eviction hints; they are accepted and validated as Redis does.
-    let _ = (idle, freq);
+    // IDLETIME / FREQ set the eviction hint of the policy in use (redis's objectSetLRUOrLFU).
+    let ks = &mut ctx.srv.ks;
+    let meta = match ks.tracking {
+        AccessTracking::Lfu { .. } => {
+            freq.map(|f| ((((ks.now / 60_000) & 0xffff) as u32) << 8) | f as u32)
+        }
+        AccessTracking::Lru => idle.map(|secs| ks.lru_clock().wrapping_sub(secs as u32)),
+    };
+    if let (Some(meta), Some(idx)) = (meta, ks.peek(db, key)) {
+        ks.slot_mut(db, idx).meta = meta;
+    }
     ctx.modified(db, key, GENERIC, "restore");
     ctx.out.ok();
     Ok(())

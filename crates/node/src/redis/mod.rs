@@ -358,9 +358,22 @@ async fn serve<S>(
                 .iter()
                 .any(engine_redis::cmd::scripting::is_script_command)
             {
-                // A script may hold the engine for long: hand this worker's other tasks to the
-                // runtime first, so other connections still get their BUSY replies.
-                tokio::task::block_in_place(|| engine.run(id, &mut cmds, &mut out))
+                // A script may hold the engine for long: run the batch on the blocking pool so
+                // this runtime's workers keep serving other connections (their BUSY replies).
+                let eng = engine.clone();
+                let (mut c, mut o) = (std::mem::take(&mut cmds), std::mem::take(&mut out));
+                let done = tokio::task::spawn_blocking(move || {
+                    let outcome = eng.run(id, &mut c, &mut o);
+                    (outcome, c, o)
+                })
+                .await;
+                match done {
+                    Ok((outcome, c, o)) => {
+                        (cmds, out) = (c, o);
+                        outcome
+                    }
+                    Err(_) => RunOutcome::Close,
+                }
             } else {
                 engine.run(id, &mut cmds, &mut out)
             };
