@@ -2,6 +2,8 @@
 //! HyperLogLog and DUMP/RESTORE on our node, compared with redis-server 7.0 where the reply is
 //! deterministic, and values moved between the two servers both ways.
 
+#[path = "../../engine-redis/tests/lua/corpus.rs"]
+mod lua_corpus;
 mod redis_common;
 
 use redis_common::{start_ours, start_real, Client};
@@ -112,6 +114,29 @@ fn scripting_hll_and_dump_match_redis() {
     same(&mut ours, &mut theirs, &pfadd);
     same(&mut ours, &mut theirs, &["PFCOUNT", "big"]);
     same(&mut ours, &mut theirs, &["GET", "big"]);
+}
+
+/// The whole Lua corpus on our node and on redis-server, over RESP2 and RESP3 connections.
+#[test]
+fn lua_corpus_matches_redis() {
+    let node = start_ours(&[]);
+    let real = start_real(&[]);
+    for resp3 in [false, true] {
+        let mut ours = Client::connect(node.addr());
+        let mut theirs = Client::connect(real.addr);
+        if resp3 {
+            // Client ids differ; only the protocol switch matters here.
+            assert!(matches!(ours.cmd(&["HELLO", "3"]), Frame::Map(_)));
+            assert!(matches!(theirs.cmd(&["HELLO", "3"]), Frame::Map(_)));
+        }
+        for (body, keys, args) in lua_corpus::SCRIPTS {
+            let n = keys.len().to_string();
+            let mut argv: Vec<&str> = vec!["EVAL", body, &n];
+            argv.extend(keys.iter());
+            argv.extend(args.iter());
+            same(&mut ours, &mut theirs, &argv);
+        }
+    }
 }
 
 /// Values of every type cross between our node and redis-server with DUMP/RESTORE.

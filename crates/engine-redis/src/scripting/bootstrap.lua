@@ -50,8 +50,8 @@ end
 local function raise(v) error(v, 0) end
 
 local redis = {}
-redis.call, redis.pcall, redis.setresp, redis.log, redis.sha1hex =
-  libs.call, libs.pcall, libs.setresp, libs.log, libs.sha1hex
+redis.call, redis.pcall, redis.setresp, redis.log, redis.sha1hex, redis.acl_check_cmd =
+  libs.call, libs.pcall, libs.setresp, libs.log, libs.sha1hex, libs.acl_check_cmd
 function redis.error_reply(...)
   local e = ...
   if select('#', ...) ~= 1 or type(e) ~= 'string' then
