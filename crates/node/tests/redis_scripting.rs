@@ -87,6 +87,8 @@ fn scripting_hll_and_dump_match_redis() {
         &["SCRIPT", "FLUSH"],
         &["SCRIPT", "KILL"],
         &["SCRIPT", "NOPE"],
+        &["SCRIPT", "DEBUG", "NO"],
+        &["SCRIPT", "DEBUG", "MAYBE"],
         &["PFADD", "hll", "a", "b", "c"],
         &["PFADD", "hll", "a"],
         &["PFCOUNT", "hll"],
