@@ -156,9 +156,7 @@ impl Store {
         } else {
             HEADER_CAS
         };
-        let per_shard = ((1usize << settings.hashpower_init) / SHARDS)
-            .next_power_of_two()
-            .max(8);
+        let per_shard = ((1usize << settings.hashpower_init) / SHARDS).max(8);
         Store {
             shards: (0..SHARDS)
                 .map(|_| {
