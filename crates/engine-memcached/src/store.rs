@@ -225,6 +225,10 @@ impl Store {
         self.header == HEADER_CAS
     }
 
+    pub fn max_item_size(&self) -> usize {
+        self.max_item_size.load(Relaxed)
+    }
+
     pub fn limit_bytes(&self) -> usize {
         self.limit.load(Relaxed)
     }
