@@ -1,5 +1,21 @@
 //! The control plane: resources and their rules, the state store, the reconciler and the local
 //! provisioner that runs `ferrocache node --managed` processes.
+//!
+//! ```text
+//!   api (wire) ──▶ service ──▶ ops::* (rules) ──▶ plane (state + store, one transaction per write)
+//!                                                     │ wakes
+//!                                                     ▼
+//!                                   reconciler ──▶ provisioner ──▶ node processes
+//! ```
+
+pub mod catalog;
+pub mod clock;
+pub mod fault;
+pub mod model;
+pub mod ops;
+pub mod plane;
+pub mod rules;
+pub mod store;
 
 /// Options of `ferrocache serve`.
 #[derive(clap::Args, Debug, Clone)]
