@@ -7,3 +7,6 @@ pub mod network;
 pub mod parameter_groups;
 pub mod reserved;
 pub mod tags;
+
+#[cfg(test)]
+mod tests;
