@@ -90,8 +90,85 @@ impl Fault {
     }
 }
 
+impl From<api::Fault> for Fault {
+    fn from(f: api::Fault) -> Fault {
+        Fault {
+            code: f.code.code(),
+            status: f.http_status(),
+            message: f.message,
+        }
+    }
+}
+
+impl Fault {
+    /// The wire fault: the model's code with the same `<Code>`.
+    pub fn to_api(&self) -> api::Fault {
+        match api::FaultCode::ALL.iter().find(|c| c.code() == self.code) {
+            Some(code) => api::Fault::new(*code, self.message.clone()),
+            None => api::Fault::internal(format!("{}: {}", self.code, self.message)),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for Fault {
     fn from(e: rusqlite::Error) -> Fault {
         Fault::internal(format!("state store: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_maps_to_the_models_code_and_status() {
+        let all = [
+            Fault::authorization_already_exists(""),
+            Fault::authorization_not_found(""),
+            Fault::cache_cluster_already_exists(""),
+            Fault::cache_cluster_not_found(""),
+            Fault::cache_parameter_group_already_exists(""),
+            Fault::cache_parameter_group_not_found(""),
+            Fault::cache_parameter_group_quota_exceeded(""),
+            Fault::cache_security_group_already_exists(""),
+            Fault::cache_security_group_not_found(""),
+            Fault::cache_security_group_quota_exceeded(""),
+            Fault::cache_subnet_group_already_exists(""),
+            Fault::cache_subnet_group_in_use(""),
+            Fault::cache_subnet_group_not_found(""),
+            Fault::cache_subnet_group_quota_exceeded(""),
+            Fault::cache_subnet_quota_exceeded(""),
+            Fault::cluster_quota_for_customer_exceeded(""),
+            Fault::insufficient_cache_cluster_capacity(""),
+            Fault::invalid_arn(""),
+            Fault::invalid_cache_cluster_state(""),
+            Fault::invalid_cache_parameter_group_state(""),
+            Fault::invalid_cache_security_group_state(""),
+            Fault::invalid_parameter_combination(""),
+            Fault::invalid_parameter_value(""),
+            Fault::invalid_subnet(""),
+            Fault::node_quota_for_cluster_exceeded(""),
+            Fault::node_quota_for_customer_exceeded(""),
+            Fault::replication_group_not_found(""),
+            Fault::reserved_cache_node_already_exists(""),
+            Fault::reserved_cache_node_not_found(""),
+            Fault::reserved_cache_node_quota_exceeded(""),
+            Fault::reserved_cache_nodes_offering_not_found(""),
+            Fault::snapshot_not_found(""),
+            Fault::snapshot_feature_not_supported(""),
+            Fault::subnet_in_use(""),
+            Fault::tag_not_found(""),
+            Fault::tag_quota_per_resource_exceeded(""),
+            Fault::internal(""),
+        ];
+        for f in all {
+            let wire = f.to_api();
+            assert_eq!(
+                (wire.code.code(), wire.http_status()),
+                (f.code, f.status),
+                "{}",
+                f.code
+            );
+        }
     }
 }

@@ -215,40 +215,17 @@ pub fn make_arn(region: &str, account: &str, resource_type: &str, name: &str) ->
     format!("arn:aws:elasticache:{region}:{account}:{resource_type}:{name}")
 }
 
-/// One page of a Describe result: MaxRecords 20–100 (default 100), Marker = the offset of the
-/// next item, returned only when more remain.
+/// One page of a Describe result, by the API's shared pagination rules (MaxRecords 20–100,
+/// default 100; the Marker names the first item of the next page and is present only when more
+/// remain). `key` orders the items and must be unique.
 pub fn page<T>(
     items: Vec<T>,
+    key: impl Fn(&T) -> String,
     marker: Option<&str>,
     max_records: Option<i32>,
 ) -> Result<(Vec<T>, Option<String>)> {
-    page_with_limit(items, marker, max_records, 100)
-}
-
-pub fn page_with_limit<T>(
-    items: Vec<T>,
-    marker: Option<&str>,
-    max_records: Option<i32>,
-    limit: i32,
-) -> Result<(Vec<T>, Option<String>)> {
-    let max = max_records.unwrap_or(limit);
-    if !(20..=limit).contains(&max) {
-        return Err(Fault::invalid_parameter_value(format!(
-            "Invalid value for MaxRecords: {max}. It must be between 20 and {limit}."
-        )));
-    }
-    let start = match marker {
-        None | Some("") => 0,
-        Some(m) => m
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n <= items.len())
-            .ok_or_else(|| Fault::invalid_parameter_value(format!("Invalid marker: {m}")))?,
-    };
-    let total = items.len();
-    let end = (start + max as usize).min(total);
-    let page = items.into_iter().skip(start).take(end - start).collect();
-    Ok((page, (end < total).then(|| end.to_string())))
+    let page = api::Page::from_request(marker, max_records, api::Page::DEFAULT_LIMITS)?;
+    Ok(page.take(items, key))
 }
 
 #[cfg(test)]
@@ -372,17 +349,21 @@ mod tests {
     #[test]
     fn pages_follow_markers_to_the_end() {
         let items: Vec<u32> = (0..205).collect();
-        let (p1, m1) = page(items.clone(), None, None).unwrap();
-        assert_eq!((p1.len(), m1.as_deref()), (100, Some("100")));
-        let (p2, m2) = page(items.clone(), m1.as_deref(), None).unwrap();
+        let key = |i: &u32| format!("{i:05}");
+        let (p1, m1) = page(items.clone(), key, None, None).unwrap();
+        assert_eq!(p1.len(), 100);
+        let (p2, m2) = page(items.clone(), key, m1.as_deref(), None).unwrap();
         assert_eq!(p2[0], 100);
-        let (p3, m3) = page(items.clone(), m2.as_deref(), None).unwrap();
+        let (p3, m3) = page(items.clone(), key, m2.as_deref(), None).unwrap();
         assert_eq!((p3.len(), m3), (5, None));
-        assert!(page(items.clone(), None, Some(19)).is_err());
-        assert!(page(items.clone(), None, Some(101)).is_err());
-        assert!(page(items, Some("x"), None).is_err());
         assert_eq!(
-            page(Vec::<u8>::new(), None, Some(20)).unwrap(),
+            page(items.clone(), key, None, Some(19)).unwrap_err().code,
+            "InvalidParameterValue"
+        );
+        assert!(page(items.clone(), key, None, Some(101)).is_err());
+        assert!(page(items, key, Some("x"), None).is_err());
+        assert_eq!(
+            page(Vec::<u32>::new(), key, None, Some(20)).unwrap(),
             (vec![], None)
         );
     }

@@ -446,7 +446,7 @@ impl ControlPlane {
                 }
                 None => state.clusters.values().collect(),
             };
-            let (page, marker) = rules::page(clusters, marker, max_records)?;
+            let (page, marker) = rules::page(clusters, |c| c.id.clone(), marker, max_records)?;
             Ok((
                 page.into_iter()
                     .map(|c| view(state, settings, c, show_node_info))

@@ -76,7 +76,12 @@ impl ControlPlane {
                 .filter(|e| id.as_deref().is_none_or(|i| e.source_identifier == i))
                 .cloned()
                 .collect();
-            rules::page(events, f.marker.as_deref(), f.max_records)
+            rules::page(
+                events,
+                |e| format!("{:020}", e.seq),
+                f.marker.as_deref(),
+                f.max_records,
+            )
         })
     }
 }

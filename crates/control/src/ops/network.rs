@@ -151,7 +151,7 @@ impl ControlPlane {
                     .ok_or_else(|| sg_not_found(n))?],
                 None => state.security_groups.values().cloned().collect(),
             };
-            rules::page(groups, marker, max_records)
+            rules::page(groups, |g| g.name.clone(), marker, max_records)
         })
     }
 
@@ -391,7 +391,7 @@ impl ControlPlane {
                     .ok_or_else(|| subnet_group_not_found(n))?],
                 None => state.subnet_groups.values().cloned().collect(),
             };
-            rules::page(groups, marker, max_records)
+            rules::page(groups, |g| g.name.clone(), marker, max_records)
         })
     }
 }

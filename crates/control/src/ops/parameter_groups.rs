@@ -195,7 +195,7 @@ impl ControlPlane {
                     .ok_or_else(|| not_found(n))?],
                 None => state.parameter_groups.values().cloned().collect(),
             };
-            rules::page(groups, marker, max_records)
+            rules::page(groups, |g| g.name.clone(), marker, max_records)
         })
     }
 
@@ -228,7 +228,8 @@ impl ControlPlane {
                 }
             };
             let first_page = marker.is_none_or(str::is_empty);
-            let (parameters, marker) = rules::page(filtered, marker, max_records)?;
+            let (parameters, marker) =
+                rules::page(filtered, |p| p.name.clone(), marker, max_records)?;
             let node_type_specific = if first_page && source != Some("user") {
                 node_type_views(&group.family)
             } else {
@@ -255,7 +256,7 @@ impl ControlPlane {
             .map(|d| parameter_view(d, None))
             .collect();
         let first_page = marker.is_none_or(str::is_empty);
-        let (parameters, marker) = rules::page(all, marker, max_records)?;
+        let (parameters, marker) = rules::page(all, |p| p.name.clone(), marker, max_records)?;
         Ok(ParametersPage {
             family: family.to_string(),
             parameters,

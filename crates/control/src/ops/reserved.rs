@@ -72,7 +72,7 @@ impl ControlPlane {
                 )));
             }
         }
-        rules::page(out, f.marker.as_deref(), f.max_records)
+        rules::page(out, |o| o.id.clone(), f.marker.as_deref(), f.max_records)
     }
 
     pub fn purchase_reserved_cache_nodes_offering(
@@ -160,7 +160,12 @@ impl ControlPlane {
                     )));
                 }
             }
-            rules::page(out, f.marker.as_deref(), f.max_records)
+            rules::page(
+                out,
+                |r| r.node.id.clone(),
+                f.marker.as_deref(),
+                f.max_records,
+            )
         })
     }
 
@@ -187,6 +192,20 @@ impl ControlPlane {
             .filter(|v| family.is_none_or(|f| v.family == f))
             .filter(|v| !default_only || v.version == v.engine.default_version())
             .collect();
-        rules::page(out, marker, max_records)
+        rules::page(
+            out,
+            |v| {
+                format!(
+                    "{} {:?}",
+                    v.engine.as_str(),
+                    v.version
+                        .split('.')
+                        .map(|p| p.parse::<u32>().unwrap_or(0))
+                        .collect::<Vec<_>>()
+                )
+            },
+            marker,
+            max_records,
+        )
     }
 }

@@ -243,10 +243,10 @@ fn describe_finds_pages_and_reports_missing_clusters() {
     let (page, marker) = p
         .describe_cache_clusters(None, false, None, Some(20))
         .unwrap();
-    assert_eq!((page.len(), marker.as_deref()), (20, Some("20")));
+    assert_eq!(page.len(), 20);
     assert!(page[0].nodes.is_empty());
     let (rest, marker) = p
-        .describe_cache_clusters(None, true, Some("20"), Some(20))
+        .describe_cache_clusters(None, true, marker.as_deref(), Some(20))
         .unwrap();
     assert_eq!((rest.len(), marker), (5, None));
     assert_eq!(rest[0].nodes.len(), 1);
