@@ -14,6 +14,8 @@ pub mod fault;
 pub mod model;
 pub mod ops;
 pub mod plane;
+pub mod provisioner;
+pub mod reconciler;
 pub mod rules;
 pub mod store;
 

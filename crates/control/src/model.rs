@@ -95,8 +95,6 @@ pub struct Cluster {
     pub configuration_address: Option<Ipv4Addr>,
     /// Memcached Auto Discovery configuration version: +1 on every membership change.
     pub discovery_version: u64,
-    /// The discovery version every running node has been told.
-    pub discovery_pushed: u64,
     pub nodes: Vec<Node>,
     /// The number the next new node gets (`0001`, `0002`, ...); ids are never reused.
     pub next_node_number: u32,
@@ -172,6 +170,12 @@ pub struct Node {
     pub reboot_requested: bool,
     /// Pending removal (without ApplyImmediately): the node keeps serving until the window.
     pub pending_removal: bool,
+    /// The process died and a replacement is starting at the same address.
+    #[serde(default)]
+    pub recovering: bool,
+    /// The Auto Discovery configuration version the running process has been given.
+    #[serde(default)]
+    pub discovery_seen: u64,
 }
 
 /// How to find a node's process again after `serve` restarts.

@@ -110,13 +110,14 @@ impl ControlPlane {
             let result = f(&mut next, &self.settings)?;
             prune_events(&mut next, &self.settings);
             let batch = store::diff(&inner.state, &next);
-            if !batch.is_empty() {
-                inner
-                    .store
-                    .commit(&batch)
-                    .map_err(|e| Fault::internal(format!("state store: {e}")))?;
-                inner.state = Arc::new(next);
+            if batch.is_empty() {
+                return Ok(result);
             }
+            inner
+                .store
+                .commit(&batch)
+                .map_err(|e| Fault::internal(format!("state store: {e}")))?;
+            inner.state = Arc::new(next);
             result
         };
         if let Some(wake) = &*self.wake.lock() {

@@ -178,7 +178,7 @@ fn check_snapshot_window(w: &str) -> Result<()> {
     }
 }
 
-fn new_node(
+pub(crate) fn new_node(
     state: &mut State,
     settings: &Settings,
     cluster: &mut Cluster,
@@ -197,13 +197,15 @@ fn new_node(
         applied_params: Default::default(),
         reboot_requested: false,
         pending_removal: false,
+        recovering: false,
+        discovery_seen: 0,
     });
     Ok(())
 }
 
 /// The AZ of each of `count` new nodes: the ones asked for, else spread over the region (cross-AZ)
 /// or all in the cluster's AZ.
-fn placement(
+pub(crate) fn placement(
     settings: &Settings,
     cluster: &Cluster,
     asked: &[String],
@@ -408,7 +410,6 @@ impl ControlPlane {
                 replication_group_id: None,
                 configuration_address: None,
                 discovery_version: 1,
-                discovery_pushed: 0,
                 nodes: Vec::new(),
                 next_node_number: 1,
             };
@@ -558,6 +559,7 @@ impl ControlPlane {
                             let node = cluster.node_mut(rid).expect("checked above");
                             node.status = node_status::DELETING.into();
                         }
+                        cluster.discovery_version += remove.len() as u64;
                         cluster.pending.num_cache_nodes = Some(target);
                         cluster.pending.cache_node_ids_to_remove = remove;
                         busy = true;

@@ -9,4 +9,4 @@ pub mod reserved;
 pub mod tags;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
