@@ -403,3 +403,24 @@ fn killed_nodes_are_replaced_at_the_same_endpoint() {
     serve.ok(&["delete-cache-cluster", "--cache-cluster-id", "mc"]);
     serve.ok(&["wait", "cache-cluster-deleted", "--cache-cluster-id", "mc"]);
 }
+
+#[test]
+fn boto3_walks_every_resource_family() {
+    let serve = Serve::start();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/boto3_flow.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args([&format!("http://127.0.0.1:{}", serve.port), KEY, SECRET])
+        .env("HOME", serve.home.path())
+        .env("AWS_CONFIG_FILE", serve.home.path().join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", serve.home.path().join("credentials"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boto3 flow failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("boto3 flow ok"));
+}

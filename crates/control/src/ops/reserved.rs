@@ -195,14 +195,9 @@ impl ControlPlane {
         rules::page(
             out,
             |v| {
-                format!(
-                    "{} {:?}",
-                    v.engine.as_str(),
-                    v.version
-                        .split('.')
-                        .map(|p| p.parse::<u32>().unwrap_or(0))
-                        .collect::<Vec<_>>()
-                )
+                let parts: Vec<String> =
+                    v.version.split('.').map(|p| format!("{:0>6}", p)).collect();
+                format!("{} {}", v.engine.as_str(), parts.join("."))
             },
             marker,
             max_records,

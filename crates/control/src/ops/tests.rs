@@ -735,7 +735,8 @@ fn reserved_nodes_are_bought_from_the_catalogue() {
     let (versions, _) = p
         .describe_cache_engine_versions(Some("redis"), None, None, false, None, None)
         .unwrap();
-    assert_eq!(versions.len(), 4);
+    let order: Vec<&str> = versions.iter().map(|v| v.version).collect();
+    assert_eq!(order, ["2.6.13", "2.8.6", "2.8.19", "2.8.21"]);
     let (defaults, _) = p
         .describe_cache_engine_versions(None, None, None, true, None, None)
         .unwrap();
