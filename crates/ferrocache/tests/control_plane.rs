@@ -26,16 +26,35 @@ struct Serve {
 impl Serve {
     fn start() -> Serve {
         let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut serve = Serve { child: None, port, data: dir.path().join("data"), home: tempfile::tempdir().unwrap(), _dir: dir };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut serve = Serve {
+            child: None,
+            port,
+            data: dir.path().join("data"),
+            home: tempfile::tempdir().unwrap(),
+            _dir: dir,
+        };
         serve.launch();
         serve
     }
 
     fn launch(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.data.with_extension("log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data.with_extension("log"))
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_ferrocache"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{}", self.port),
+                "--data-dir",
+            ])
             .arg(&self.data)
             .env("FERROCACHE_ACCESS_KEY_ID", KEY)
             .env("FERROCACHE_SECRET_ACCESS_KEY", SECRET)
@@ -63,12 +82,20 @@ impl Serve {
         let out = Command::new("aws")
             .arg("elasticache")
             .args(args)
-            .args(["--endpoint-url", &format!("http://127.0.0.1:{}", self.port), "--output", "json"])
+            .args([
+                "--endpoint-url",
+                &format!("http://127.0.0.1:{}", self.port),
+                "--output",
+                "json",
+            ])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.home.path())
             .env("AWS_CONFIG_FILE", self.home.path().join("config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.home.path().join("credentials"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.home.path().join("credentials"),
+            )
             .env("AWS_ACCESS_KEY_ID", KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
             .env("AWS_DEFAULT_REGION", "us-east-1")
@@ -77,25 +104,40 @@ impl Serve {
             .unwrap();
         if out.status.success() {
             let text = String::from_utf8_lossy(&out.stdout);
-            Ok(if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+            Ok(if text.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap()
+            })
         } else {
             Err(String::from_utf8_lossy(&out.stderr).into_owned())
         }
     }
 
     fn ok(&self, args: &[&str]) -> Value {
-        self.aws(args).unwrap_or_else(|e| panic!("aws elasticache {args:?} failed: {e}"))
+        self.aws(args)
+            .unwrap_or_else(|e| panic!("aws elasticache {args:?} failed: {e}"))
     }
 
     fn cluster(&self, id: &str) -> Value {
-        self.ok(&["describe-cache-clusters", "--cache-cluster-id", id, "--show-cache-node-info"])["CacheClusters"][0].clone()
+        self.ok(&[
+            "describe-cache-clusters",
+            "--cache-cluster-id",
+            id,
+            "--show-cache-node-info",
+        ])["CacheClusters"][0]
+            .clone()
     }
 
     /// The waiter polls every 15 s; poll faster first, then let the waiter confirm.
     fn wait_available(&self, id: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         while self.cluster(id)["CacheClusterStatus"] != "available" {
-            assert!(Instant::now() < deadline, "{id} never became available: {}", self.cluster(id));
+            assert!(
+                Instant::now() < deadline,
+                "{id} never became available: {}",
+                self.cluster(id)
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         self.ok(&["wait", "cache-cluster-available", "--cache-cluster-id", id]);
@@ -104,8 +146,16 @@ impl Serve {
 
     fn node_pids(&self) -> Vec<u32> {
         let mut pids = Vec::new();
-        for cluster in std::fs::read_dir(self.data.join("nodes")).into_iter().flatten().flatten() {
-            for node in std::fs::read_dir(cluster.path()).into_iter().flatten().flatten() {
+        for cluster in std::fs::read_dir(self.data.join("nodes"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for node in std::fs::read_dir(cluster.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 if let Ok(text) = std::fs::read_to_string(node.path().join("pid")) {
                     if let Some(pid) = text.lines().next().and_then(|l| l.parse().ok()) {
                         pids.push(pid);
@@ -117,7 +167,9 @@ impl Serve {
     }
 
     fn control_socket(&self, cluster: &str, node: &str) -> PathBuf {
-        let text = std::fs::read_to_string(self.data.join("nodes").join(cluster).join(node).join("pid")).unwrap();
+        let text =
+            std::fs::read_to_string(self.data.join("nodes").join(cluster).join(node).join("pid"))
+                .unwrap();
         PathBuf::from(text.lines().nth(1).unwrap())
     }
 }
@@ -147,7 +199,11 @@ fn memcached(addr: &str, request: &str, terminator: &str) -> String {
     let mut buf = [0u8; 4096];
     while !reply.ends_with(terminator.as_bytes()) {
         let n = s.read(&mut buf).unwrap();
-        assert!(n > 0, "{addr} closed the connection; got {:?}", String::from_utf8_lossy(&reply));
+        assert!(
+            n > 0,
+            "{addr} closed the connection; got {:?}",
+            String::from_utf8_lossy(&reply)
+        );
         reply.extend_from_slice(&buf[..n]);
     }
     String::from_utf8(reply).unwrap()
@@ -182,7 +238,12 @@ fn node_endpoints(cluster: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| (n["CacheNodeId"].as_str().unwrap().to_string(), endpoint(&n["Endpoint"])))
+        .map(|n| {
+            (
+                n["CacheNodeId"].as_str().unwrap().to_string(),
+                endpoint(&n["Endpoint"]),
+            )
+        })
         .collect()
 }
 
@@ -227,85 +288,182 @@ fn resp<S: Read + Write>(s: &mut S, args: &[&str]) -> String {
 fn memcached_cluster_end_to_end_with_the_aws_cli() {
     let serve = Serve::start();
     let created = serve.ok(&[
-        "create-cache-cluster", "--cache-cluster-id", "web", "--engine", "memcached",
-        "--cache-node-type", "cache.m3.medium", "--num-cache-nodes", "3",
+        "create-cache-cluster",
+        "--cache-cluster-id",
+        "web",
+        "--engine",
+        "memcached",
+        "--cache-node-type",
+        "cache.m3.medium",
+        "--num-cache-nodes",
+        "3",
     ]);
     assert_eq!(created["CacheCluster"]["CacheClusterStatus"], "creating");
 
     let cluster = serve.wait_available("web");
     assert_eq!(cluster["NumCacheNodes"], 3);
-    assert_eq!(cluster["CacheParameterGroup"]["ParameterApplyStatus"], "in-sync");
+    assert_eq!(
+        cluster["CacheParameterGroup"]["ParameterApplyStatus"],
+        "in-sync"
+    );
     let nodes = node_endpoints(&cluster);
-    assert_eq!(nodes.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["0001", "0002", "0003"]);
-    assert!(nodes.iter().all(|(_, e)| e.starts_with("127.") && e.ends_with(":11211")));
+    assert_eq!(
+        nodes.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["0001", "0002", "0003"]
+    );
+    assert!(nodes
+        .iter()
+        .all(|(_, e)| e.starts_with("127.") && e.ends_with(":11211")));
     let config = endpoint(&cluster["ConfigurationEndpoint"]);
 
     // Every node stores and serves its own keys.
     for (id, addr) in &nodes {
         let key = format!("key-{id}");
-        assert_eq!(memcached(addr, &format!("set {key} 0 0 5\r\nhello\r\n"), "\r\n"), "STORED\r\n");
-        assert_eq!(memcached(addr, &format!("get {key}\r\n"), "END\r\n"), format!("VALUE {key} 0 5\r\nhello\r\nEND\r\n"));
+        assert_eq!(
+            memcached(addr, &format!("set {key} 0 0 5\r\nhello\r\n"), "\r\n"),
+            "STORED\r\n"
+        );
+        assert_eq!(
+            memcached(addr, &format!("get {key}\r\n"), "END\r\n"),
+            format!("VALUE {key} 0 5\r\nhello\r\nEND\r\n")
+        );
     }
     let (version, listed) = discovery(&config);
     assert_eq!(version, 1);
-    assert_eq!(listed, sorted(nodes.iter().map(|(_, e)| e.clone()).collect()));
+    assert_eq!(
+        listed,
+        sorted(nodes.iter().map(|(_, e)| e.clone()).collect())
+    );
 
     // Add two nodes: two membership changes.
-    serve.ok(&["modify-cache-cluster", "--cache-cluster-id", "web", "--num-cache-nodes", "5", "--apply-immediately"]);
+    serve.ok(&[
+        "modify-cache-cluster",
+        "--cache-cluster-id",
+        "web",
+        "--num-cache-nodes",
+        "5",
+        "--apply-immediately",
+    ]);
     let cluster = serve.wait_available("web");
     let nodes = node_endpoints(&cluster);
     assert_eq!(nodes.len(), 5);
     let (version, listed) = discovery(&config);
     assert_eq!(version, 3);
-    assert_eq!(listed, sorted(nodes.iter().map(|(_, e)| e.clone()).collect()));
+    assert_eq!(
+        listed,
+        sorted(nodes.iter().map(|(_, e)| e.clone()).collect())
+    );
 
     // Remove one.
     serve.ok(&[
-        "modify-cache-cluster", "--cache-cluster-id", "web", "--num-cache-nodes", "4",
-        "--cache-node-ids-to-remove", "0002", "--apply-immediately",
+        "modify-cache-cluster",
+        "--cache-cluster-id",
+        "web",
+        "--num-cache-nodes",
+        "4",
+        "--cache-node-ids-to-remove",
+        "0002",
+        "--apply-immediately",
     ]);
     let cluster = serve.wait_available("web");
     let nodes = node_endpoints(&cluster);
-    assert_eq!(nodes.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["0001", "0003", "0004", "0005"]);
+    assert_eq!(
+        nodes.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["0001", "0003", "0004", "0005"]
+    );
     let (version, listed) = discovery(&config);
     assert_eq!(version, 4);
-    assert_eq!(listed, sorted(nodes.iter().map(|(_, e)| e.clone()).collect()));
+    assert_eq!(
+        listed,
+        sorted(nodes.iter().map(|(_, e)| e.clone()).collect())
+    );
 
     // Reboot 0001: same endpoint, data cleared; 0003 keeps its key.
     let node1 = nodes[0].1.clone();
-    serve.ok(&["reboot-cache-cluster", "--cache-cluster-id", "web", "--cache-node-ids-to-reboot", "0001"]);
+    serve.ok(&[
+        "reboot-cache-cluster",
+        "--cache-cluster-id",
+        "web",
+        "--cache-node-ids-to-reboot",
+        "0001",
+    ]);
     serve.wait_available("web");
     assert_eq!(memcached(&node1, "get key-0001\r\n", "END\r\n"), "END\r\n");
-    assert_eq!(memcached(&nodes[1].1, "get key-0003\r\n", "END\r\n"), "VALUE key-0003 0 5\r\nhello\r\nEND\r\n");
-    let events = serve.ok(&["describe-events", "--source-type", "cache-cluster", "--source-identifier", "web"]);
-    let messages: Vec<&str> = events["Events"].as_array().unwrap().iter().map(|e| e["Message"].as_str().unwrap()).collect();
+    assert_eq!(
+        memcached(&nodes[1].1, "get key-0003\r\n", "END\r\n"),
+        "VALUE key-0003 0 5\r\nhello\r\nEND\r\n"
+    );
+    let events = serve.ok(&[
+        "describe-events",
+        "--source-type",
+        "cache-cluster",
+        "--source-identifier",
+        "web",
+    ]);
+    let messages: Vec<&str> = events["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["Message"].as_str().unwrap())
+        .collect();
     assert!(messages.contains(&"Cache cluster created"), "{messages:?}");
-    assert!(messages.contains(&"Cache node 0001 restarted"), "{messages:?}");
+    assert!(
+        messages.contains(&"Cache node 0001 restarted"),
+        "{messages:?}"
+    );
 
     serve.ok(&["delete-cache-cluster", "--cache-cluster-id", "web"]);
     serve.ok(&["wait", "cache-cluster-deleted", "--cache-cluster-id", "web"]);
-    assert!(serve.aws(&["describe-cache-clusters", "--cache-cluster-id", "web"]).unwrap_err().contains("CacheClusterNotFound"));
+    assert!(serve
+        .aws(&["describe-cache-clusters", "--cache-cluster-id", "web"])
+        .unwrap_err()
+        .contains("CacheClusterNotFound"));
     for (_, addr) in &nodes {
-        assert!(TcpStream::connect(addr).is_err(), "{addr} still answers after delete");
+        assert!(
+            TcpStream::connect(addr).is_err(),
+            "{addr} still answers after delete"
+        );
     }
 }
 
 #[test]
 fn redis_parameter_group_change_reaches_the_running_node() {
     let serve = Serve::start();
-    serve.ok(&["create-cache-parameter-group", "--cache-parameter-group-name", "Cache-Params", "--cache-parameter-group-family", "redis2.8", "--description", "e2e"]);
     serve.ok(&[
-        "create-cache-cluster", "--cache-cluster-id", "kv", "--engine", "redis", "--cache-node-type", "cache.t2.micro",
-        "--num-cache-nodes", "1", "--cache-parameter-group-name", "cache-params",
+        "create-cache-parameter-group",
+        "--cache-parameter-group-name",
+        "Cache-Params",
+        "--cache-parameter-group-family",
+        "redis2.8",
+        "--description",
+        "e2e",
+    ]);
+    serve.ok(&[
+        "create-cache-cluster",
+        "--cache-cluster-id",
+        "kv",
+        "--engine",
+        "redis",
+        "--cache-node-type",
+        "cache.t2.micro",
+        "--num-cache-nodes",
+        "1",
+        "--cache-parameter-group-name",
+        "cache-params",
     ]);
     let cluster = serve.wait_available("kv");
     let addr = endpoint(&cluster["CacheNodes"][0]["Endpoint"]);
     assert!(addr.ends_with(":6379"));
     let mut client = TcpStream::connect(&addr).unwrap();
-    client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     assert_eq!(resp(&mut client, &["SET", "a", "hello"]), "+OK");
     assert_eq!(resp(&mut client, &["GET", "a"]), "hello");
-    assert!(resp(&mut client, &["CONFIG", "GET", "maxmemory-policy"]).starts_with('-'), "CONFIG is refused to clients");
+    assert!(
+        resp(&mut client, &["CONFIG", "GET", "maxmemory-policy"]).starts_with('-'),
+        "CONFIG is refused to clients"
+    );
 
     let control = serve.control_socket("kv", "0001");
     let policy = |s: &Path| {
@@ -315,12 +473,18 @@ fn redis_parameter_group_change_reaches_the_running_node() {
     };
     assert_eq!(policy(&control), "maxmemory-policy volatile-lru");
     serve.ok(&[
-        "modify-cache-parameter-group", "--cache-parameter-group-name", "cache-params",
-        "--parameter-name-values", "ParameterName=maxmemory-policy,ParameterValue=allkeys-lru",
+        "modify-cache-parameter-group",
+        "--cache-parameter-group-name",
+        "cache-params",
+        "--parameter-name-values",
+        "ParameterName=maxmemory-policy,ParameterValue=allkeys-lru",
     ]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while policy(&control) != "maxmemory-policy allkeys-lru" {
-        assert!(Instant::now() < deadline, "the running node never got allkeys-lru");
+        assert!(
+            Instant::now() < deadline,
+            "the running node never got allkeys-lru"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -331,19 +495,39 @@ fn redis_parameter_group_change_reaches_the_running_node() {
     // The data survived: an immediate parameter needs no restart.
     assert_eq!(resp(&mut client, &["GET", "a"]), "hello");
     let bad = serve
-        .aws(&["modify-cache-parameter-group", "--cache-parameter-group-name", "cache-params", "--parameter-name-values", "ParameterName=maxmemory-policy,ParameterValue=sometimes"])
+        .aws(&[
+            "modify-cache-parameter-group",
+            "--cache-parameter-group-name",
+            "cache-params",
+            "--parameter-name-values",
+            "ParameterName=maxmemory-policy,ParameterValue=sometimes",
+        ])
         .unwrap_err();
     assert!(bad.contains("InvalidParameterValue"), "{bad}");
 
     serve.ok(&["delete-cache-cluster", "--cache-cluster-id", "kv"]);
     serve.ok(&["wait", "cache-cluster-deleted", "--cache-cluster-id", "kv"]);
-    serve.ok(&["delete-cache-parameter-group", "--cache-parameter-group-name", "cache-params"]);
+    serve.ok(&[
+        "delete-cache-parameter-group",
+        "--cache-parameter-group-name",
+        "cache-params",
+    ]);
 }
 
 #[test]
 fn a_crashed_serve_finds_its_clusters_again() {
     let mut serve = Serve::start();
-    serve.ok(&["create-cache-cluster", "--cache-cluster-id", "steady", "--engine", "memcached", "--cache-node-type", "cache.t2.micro", "--num-cache-nodes", "2"]);
+    serve.ok(&[
+        "create-cache-cluster",
+        "--cache-cluster-id",
+        "steady",
+        "--engine",
+        "memcached",
+        "--cache-node-type",
+        "cache.t2.micro",
+        "--num-cache-nodes",
+        "2",
+    ]);
     let before = serve.wait_available("steady");
     let steady_nodes = node_endpoints(&before);
     let pids_before = sorted(serve.node_pids().iter().map(|p| p.to_string()).collect());
@@ -351,23 +535,55 @@ fn a_crashed_serve_finds_its_clusters_again() {
     memcached(&steady_nodes[0].1, "set survivor 0 0 3\r\nyes\r\n", "\r\n");
 
     // Crash while another cluster is being created.
-    serve.ok(&["create-cache-cluster", "--cache-cluster-id", "fresh", "--engine", "redis", "--cache-node-type", "cache.t2.micro", "--num-cache-nodes", "1"]);
+    serve.ok(&[
+        "create-cache-cluster",
+        "--cache-cluster-id",
+        "fresh",
+        "--engine",
+        "redis",
+        "--cache-node-type",
+        "cache.t2.micro",
+        "--num-cache-nodes",
+        "1",
+    ]);
     serve.crash();
     serve.launch();
 
     let after = serve.wait_available("steady");
     let fresh = serve.wait_available("fresh");
-    assert_eq!(node_endpoints(&after), steady_nodes, "same endpoints after the restart");
-    assert_eq!(endpoint(&after["ConfigurationEndpoint"]), endpoint(&before["ConfigurationEndpoint"]));
+    assert_eq!(
+        node_endpoints(&after),
+        steady_nodes,
+        "same endpoints after the restart"
+    );
+    assert_eq!(
+        endpoint(&after["ConfigurationEndpoint"]),
+        endpoint(&before["ConfigurationEndpoint"])
+    );
     // The running nodes were found again, not replaced: same processes, same data.
-    assert_eq!(memcached(&steady_nodes[0].1, "get survivor\r\n", "END\r\n"), "VALUE survivor 0 3\r\nyes\r\nEND\r\n");
+    assert_eq!(
+        memcached(&steady_nodes[0].1, "get survivor\r\n", "END\r\n"),
+        "VALUE survivor 0 3\r\nyes\r\nEND\r\n"
+    );
     let pids_after = serve.node_pids();
-    assert_eq!(pids_after.len(), 3, "2 memcached nodes and 1 redis node, no duplicates");
+    assert_eq!(
+        pids_after.len(),
+        3,
+        "2 memcached nodes and 1 redis node, no duplicates"
+    );
     for p in &pids_before {
-        assert!(pids_after.iter().any(|q| q.to_string() == *p), "node process {p} was replaced");
+        assert!(
+            pids_after.iter().any(|q| q.to_string() == *p),
+            "node process {p} was replaced"
+        );
     }
     let all = serve.ok(&["describe-cache-clusters"]);
-    let ids: Vec<&str> = all["CacheClusters"].as_array().unwrap().iter().map(|c| c["CacheClusterId"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = all["CacheClusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["CacheClusterId"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["fresh", "steady"]);
     assert_eq!(fresh["CacheNodes"].as_array().unwrap().len(), 1);
     let mut c = TcpStream::connect(endpoint(&fresh["CacheNodes"][0]["Endpoint"])).unwrap();
@@ -384,22 +600,49 @@ fn a_crashed_serve_finds_its_clusters_again() {
 #[test]
 fn killed_nodes_are_replaced_at_the_same_endpoint() {
     let serve = Serve::start();
-    serve.ok(&["create-cache-cluster", "--cache-cluster-id", "mc", "--engine", "memcached", "--cache-node-type", "cache.t2.micro", "--num-cache-nodes", "1"]);
+    serve.ok(&[
+        "create-cache-cluster",
+        "--cache-cluster-id",
+        "mc",
+        "--engine",
+        "memcached",
+        "--cache-node-type",
+        "cache.t2.micro",
+        "--num-cache-nodes",
+        "1",
+    ]);
     let cluster = serve.wait_available("mc");
     let addr = endpoint(&cluster["CacheNodes"][0]["Endpoint"]);
     let pid = serve.node_pids()[0];
     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let events = serve.ok(&["describe-events", "--source-identifier", "mc", "--source-type", "cache-cluster"]);
-        if events["Events"].as_array().unwrap().iter().any(|e| e["Message"] == "Finished recovery for cache nodes 0001.") {
+        let events = serve.ok(&[
+            "describe-events",
+            "--source-identifier",
+            "mc",
+            "--source-type",
+            "cache-cluster",
+        ]);
+        if events["Events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["Message"] == "Finished recovery for cache nodes 0001.")
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "the killed node was never replaced");
+        assert!(
+            Instant::now() < deadline,
+            "the killed node was never replaced"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_ne!(serve.node_pids()[0], pid);
-    assert_eq!(memcached(&addr, "version\r\n", "\r\n").split(' ').next(), Some("VERSION"));
+    assert_eq!(
+        memcached(&addr, "version\r\n", "\r\n").split(' ').next(),
+        Some("VERSION")
+    );
     serve.ok(&["delete-cache-cluster", "--cache-cluster-id", "mc"]);
     serve.ok(&["wait", "cache-cluster-deleted", "--cache-cluster-id", "mc"]);
 }
@@ -413,7 +656,10 @@ fn boto3_walks_every_resource_family() {
         .args([&format!("http://127.0.0.1:{}", serve.port), KEY, SECRET])
         .env("HOME", serve.home.path())
         .env("AWS_CONFIG_FILE", serve.home.path().join("config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", serve.home.path().join("credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            serve.home.path().join("credentials"),
+        )
         .output()
         .unwrap();
     assert!(
