@@ -670,3 +670,73 @@ fn boto3_walks_every_resource_family() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("boto3 flow ok"));
 }
+
+#[test]
+fn credentials_are_generated_once_saved_and_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let start = || {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrocache"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(&data)
+            .env_remove("FERROCACHE_ACCESS_KEY_ID")
+            .env_remove("FERROCACHE_SECRET_ACCESS_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "serve did not start listening");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        out
+    };
+    let first = start();
+    let saved = std::fs::read_to_string(data.join("credentials")).unwrap();
+    let id = saved
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_access_key_id="))
+        .unwrap();
+    let secret = saved
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_secret_access_key="))
+        .unwrap();
+    assert!(id.starts_with("AKIA") && id.len() == 20, "{id}");
+    assert_eq!(secret.len(), 40);
+    assert!(
+        first.contains(&format!("AWS_ACCESS_KEY_ID={id}")) && first.contains(secret),
+        "{first}"
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(data.join("credentials"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let second = start();
+    assert!(!second.contains(secret), "the secret is printed only once");
+    assert_eq!(
+        std::fs::read_to_string(data.join("credentials")).unwrap(),
+        saved
+    );
+}
