@@ -238,22 +238,33 @@ fn family_ceiling(family: &str) -> Option<&'static str> {
         .max_by(|a, b| version_cmp(a, b))
 }
 
-/// The parameters of a family, in catalogue order.
-pub fn family_parameters(family_name: &str) -> Vec<&'static ParameterDef> {
-    let (Some(f), Some(ceiling)) = (family(family_name), family_ceiling(family_name)) else {
-        return Vec::new();
-    };
-    parameter_file()
-        .parameters
-        .iter()
-        .filter(|p| p.engine == f.engine && version_cmp(&p.since, ceiling).is_le())
-        .collect()
+/// The parameters of a family, in catalogue order (computed once per family).
+pub fn family_parameters(family_name: &str) -> &'static [&'static ParameterDef] {
+    static BY_FAMILY: OnceLock<Vec<(String, Vec<&'static ParameterDef>)>> = OnceLock::new();
+    let all = BY_FAMILY.get_or_init(|| {
+        families()
+            .iter()
+            .map(|f| {
+                let ceiling = family_ceiling(&f.family).unwrap_or("0");
+                let defs = parameter_file()
+                    .parameters
+                    .iter()
+                    .filter(|p| p.engine == f.engine && version_cmp(&p.since, ceiling).is_le())
+                    .collect();
+                (f.family.clone(), defs)
+            })
+            .collect()
+    });
+    all.iter()
+        .find(|(f, _)| f == family_name)
+        .map_or(&[], |(_, defs)| defs.as_slice())
 }
 
 pub fn family_parameter(family_name: &str, name: &str) -> Option<&'static ParameterDef> {
     family_parameters(family_name)
-        .into_iter()
+        .iter()
         .find(|p| p.name == name)
+        .copied()
 }
 
 /// The node-type-specific parameter of an engine, one value per node type.

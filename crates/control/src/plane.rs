@@ -248,22 +248,22 @@ pub fn desired_params(state: &State, cluster: &Cluster) -> BTreeMap<String, Stri
     out
 }
 
-/// How a node's parameters compare with what it should run.
-pub fn node_param_status(state: &State, cluster: &Cluster, node: &Node) -> &'static str {
+/// How a node's parameters compare with what it should run (`desired` from
+/// [`desired_params`], `family` the group's).
+fn node_param_status_with(
+    desired: &BTreeMap<String, String>,
+    family: &str,
+    node: &Node,
+) -> &'static str {
     if node.process.is_none() {
         return param_status::IN_SYNC;
     }
-    let family = state
-        .parameter_groups
-        .get(&cluster.parameter_group)
-        .map(|g| g.family.clone())
-        .unwrap_or_default();
     let mut status = param_status::IN_SYNC;
-    for (name, value) in desired_params(state, cluster) {
-        if node.applied_params.get(&name) == Some(&value) {
+    for (name, value) in desired {
+        if node.applied_params.get(name) == Some(value) {
             continue;
         }
-        match catalog::family_parameter(&family, &name).map(|d| d.change) {
+        match catalog::family_parameter(family, name).map(|d| d.change) {
             Some(ChangeType::RequiresReboot) => return param_status::PENDING_REBOOT,
             _ => status = param_status::APPLYING,
         }
@@ -271,12 +271,28 @@ pub fn node_param_status(state: &State, cluster: &Cluster, node: &Node) -> &'sta
     status
 }
 
-/// The cluster's parameter apply status and the nodes that wait for a reboot.
-pub fn cluster_param_status(state: &State, cluster: &Cluster) -> (&'static str, Vec<String>) {
+/// The parameter status of a cluster: its apply status, the nodes that wait for a reboot, and
+/// each node's own status (in node order).
+pub fn param_statuses(
+    state: &State,
+    cluster: &Cluster,
+) -> (&'static str, Vec<String>, Vec<&'static str>) {
+    let desired = desired_params(state, cluster);
+    let family = state
+        .parameter_groups
+        .get(&cluster.parameter_group)
+        .map(|g| g.family.as_str())
+        .unwrap_or_default();
     let mut to_reboot = Vec::new();
     let mut status = param_status::IN_SYNC;
-    for node in cluster.members() {
-        match node_param_status(state, cluster, node) {
+    let mut per_node = Vec::with_capacity(cluster.nodes.len());
+    for node in &cluster.nodes {
+        let s = node_param_status_with(&desired, family, node);
+        per_node.push(s);
+        if node.status == node_status::DELETING {
+            continue;
+        }
+        match s {
             param_status::PENDING_REBOOT => {
                 to_reboot.push(node.id.clone());
                 status = param_status::PENDING_REBOOT;
@@ -287,5 +303,5 @@ pub fn cluster_param_status(state: &State, cluster: &Cluster) -> (&'static str, 
             _ => {}
         }
     }
-    (status, to_reboot)
+    (status, to_reboot, per_node)
 }

@@ -476,7 +476,11 @@ pub fn apply(state: &mut State, settings: &Settings, id: &str, outcomes: &[Outco
                         }
                         n.recovering = true;
                     }
-                    Outcome::Restarted { .. } => n.reboot_requested = false,
+                    Outcome::Restarted { .. } => {
+                        n.reboot_requested = false;
+                        // Not available again until the new process answers.
+                        n.status = node_status::REBOOTING.into();
+                    }
                     _ => {}
                 }
             }
@@ -589,7 +593,7 @@ pub fn advance(state: &mut State, settings: &Settings, id: &str) {
             cluster.pending.new_availability_zones.clear();
             cluster.status = cluster_status::AVAILABLE.into();
         }
-        cluster_status::REBOOTING if all_available => {
+        cluster_status::REBOOTING if all_available && discovery_current => {
             cluster.status = cluster_status::AVAILABLE.into();
         }
         _ => {}
@@ -888,5 +892,53 @@ mod tests {
             (c.nodes.len(), c.num_cache_nodes, c.pending.num_cache_nodes),
             (3, 3, None)
         );
+    }
+
+    #[test]
+    fn an_immediate_engine_upgrade_restarts_every_node_on_the_new_version() {
+        let (p, _) = plane();
+        let p = Arc::new(p);
+        let nodes = Arc::new(FakeNodes::default());
+        let r = Reconciler::new(p.clone(), nodes.clone());
+        p.create_cache_cluster(crate::ops::clusters::CreateCluster {
+            engine_version: Some("2.8.6".into()),
+            ..redis("r")
+        })
+        .unwrap();
+        settle(&r, &p, "r", "available");
+        let old_pid = p.snapshot().clusters["r"].nodes[0]
+            .process
+            .as_ref()
+            .unwrap()
+            .pid;
+        let v = p
+            .modify_cache_cluster(ModifyCluster {
+                cache_cluster_id: "r".into(),
+                engine_version: Some("2.8.21".into()),
+                apply_immediately: true,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            (
+                v.cluster.status.as_str(),
+                v.cluster.pending.engine_version.as_deref()
+            ),
+            ("modifying", Some("2.8.21"))
+        );
+        settle(&r, &p, "r", "available");
+        let c = p.snapshot().clusters["r"].clone();
+        assert_eq!(c.engine_version, "2.8.21");
+        assert_ne!(c.nodes[0].process.as_ref().unwrap().pid, old_pid);
+        assert_eq!(nodes.specs.lock().last().unwrap().engine_version, "2.8.21");
+        let f = p
+            .modify_cache_cluster(ModifyCluster {
+                cache_cluster_id: "r".into(),
+                engine_version: Some("2.8.6".into()),
+                apply_immediately: true,
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(f.code, "InvalidParameterValue");
     }
 }

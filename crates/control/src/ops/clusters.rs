@@ -75,13 +75,9 @@ pub fn view(
     cluster: &Cluster,
     show_node_info: bool,
 ) -> ClusterView {
-    let (status, to_reboot) = plane::cluster_param_status(state, cluster);
+    let (status, to_reboot, per_node) = plane::param_statuses(state, cluster);
     let nodes = if show_node_info {
-        cluster
-            .nodes
-            .iter()
-            .map(|n| (n.clone(), plane::node_param_status(state, cluster, n)))
-            .collect()
+        cluster.nodes.iter().cloned().zip(per_node).collect()
     } else {
         Vec::new()
     };
