@@ -411,6 +411,14 @@ impl Engine {
                 return Some(s);
             }
             if self.script_control.busy() {
+                if cmds
+                    .front()
+                    .is_some_and(crate::cmd::scripting::is_shutdown_nosave)
+                {
+                    // Stop the script, then run SHUTDOWN NOSAVE once the lock is free.
+                    self.script_control.kill_for_shutdown();
+                    continue;
+                }
                 while let Some(argv) = cmds.pop_front() {
                     crate::cmd::scripting::busy_reply(&self.script_control, &argv, false, out);
                 }
