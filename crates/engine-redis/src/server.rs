@@ -500,6 +500,11 @@ impl Engine {
         out.buf
     }
 
+    /// Whether a Lua script holds the engine (the node keeps lock waits off its async workers).
+    pub fn script_running(&self) -> bool {
+        self.script_control.running()
+    }
+
     pub fn proto_max_bulk_len(&self) -> i64 {
         self.max_bulk_len.load(std::sync::atomic::Ordering::Relaxed)
     }

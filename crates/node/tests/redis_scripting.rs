@@ -247,6 +247,10 @@ fn busy_script_and_script_kill() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(saw_busy, "other clients get BUSY while the script runs");
+    // A client connecting now is registered once the script ends, and served then.
+    let mut late = Client::connect(node.addr());
+    late.send(&["PING"]);
+    assert_eq!(other.cmd(&["GET", "x"]), busy, "still busy");
     assert_eq!(
         other.cmd(&["SCRIPT", "KILL"]),
         Frame::Simple(b"OK".to_vec())
@@ -258,6 +262,7 @@ fn busy_script_and_script_kill() {
         String::from_utf8_lossy(&e).starts_with("ERR Script killed by user with SCRIPT KILL...")
     );
     assert_eq!(other.cmd(&["PING"]), Frame::Simple(b"PONG".to_vec()));
+    assert_eq!(late.read(), Frame::Simple(b"PONG".to_vec()));
     assert_eq!(
         other.cmd(&["SCRIPT", "KILL"]),
         Frame::Error(b"NOTBUSY No scripts in execution right now.".to_vec())
