@@ -293,10 +293,10 @@ pub struct Engine {
     inner: Mutex<Server>,
     /// The running script's state, readable without the lock (BUSY replies, SCRIPT KILL).
     script_control: Arc<crate::scripting::ScriptControl>,
-    /// Input bytes counted while a script held the lock (added to the stats at the next run).
-    pending_input: std::sync::atomic::AtomicU64,
     /// `proto-max-bulk-len`, readable by the parser without taking the lock.
     max_bulk_len: std::sync::atomic::AtomicI64,
+    /// Request bytes read (INFO `total_net_input_bytes`), counted without the lock.
+    input_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
@@ -305,9 +305,9 @@ impl Engine {
         let server = Server::new(config, managed);
         Arc::new(Engine {
             script_control: Arc::clone(&server.scripts.control),
-            pending_input: std::sync::atomic::AtomicU64::new(0),
             inner: Mutex::new(server),
             max_bulk_len: std::sync::atomic::AtomicI64::new(max),
+            input_bytes: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -339,9 +339,6 @@ impl Engine {
         let Some(mut s) = self.lock_unless_busy(cmds, out) else {
             return RunOutcome::Done;
         };
-        s.stats.net_input_bytes += self
-            .pending_input
-            .swap(0, std::sync::atomic::Ordering::Relaxed);
         let Some(mut client) = s.clients.remove(&id) else {
             return RunOutcome::Close;
         };
@@ -386,6 +383,7 @@ impl Engine {
             outcome = RunOutcome::Close;
         }
         s.stats.net_output_bytes += rb.buf.len() as u64;
+        s.stats.net_input_bytes = self.input_bytes();
         self.max_bulk_len.store(
             s.config.proto_max_bulk_len,
             std::sync::atomic::Ordering::Relaxed,
@@ -445,15 +443,14 @@ impl Engine {
         let _ = msg;
     }
 
+    /// Counts request bytes (INFO `total_net_input_bytes`) without taking the lock.
     pub fn note_input(&self, bytes: usize) {
-        match self.lock_unless_script() {
-            Some(mut s) => s.stats.net_input_bytes += bytes as u64,
-            // A script holds the lock: count it later rather than stall this connection.
-            None => {
-                self.pending_input
-                    .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
+        self.input_bytes
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn input_bytes(&self) -> u64 {
+        self.input_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The lock, or `None` if a script is running (bookkeeping must not wait for a script).
