@@ -75,6 +75,10 @@ pub struct Server {
     pub shutdown_requested: bool,
     pub executable: String,
     pub config_file: String,
+    /// Snapshots and the AOF (`persistence/`).
+    pub persist: crate::persistence::Persistence,
+    /// Replication state, primary and replica sides (`replication/`).
+    pub repl: crate::replication::Replication,
 }
 
 /// What the connection must do after [`Engine::run`].
@@ -134,6 +138,8 @@ impl Server {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             config_file: String::new(),
+            persist: Default::default(),
+            repl: Default::default(),
         };
         s.apply_config();
         s
@@ -163,6 +169,7 @@ impl Server {
         self.ks.now = crate::util::now_ms();
         cmd::dispatch(self, client, argv, out);
         if self.call_depth == 0 {
+            crate::persistence::propagate::flush(self);
             self.after_command(client);
         }
     }
@@ -295,10 +302,12 @@ pub struct Engine {
 impl Engine {
     pub fn new(config: Config, managed: bool) -> Arc<Engine> {
         let max = config.proto_max_bulk_len;
-        Arc::new(Engine {
+        let engine = Arc::new(Engine {
             inner: Mutex::new(Server::new(config, managed)),
             max_bulk_len: std::sync::atomic::AtomicI64::new(max),
-        })
+        });
+        engine.lock().persist.engine = Arc::downgrade(&engine);
+        engine
     }
 
     /// Direct access to the server state (control socket, tests, timers).
@@ -371,6 +380,8 @@ impl Engine {
             outcome = RunOutcome::Close;
         }
         s.stats.net_output_bytes += rb.buf.len() as u64;
+        // The AOF is written (and fsynced under `always`) before any reply leaves.
+        crate::persistence::aof::end_batch(&mut s);
         self.max_bulk_len.store(
             s.config.proto_max_bulk_len,
             std::sync::atomic::Ordering::Relaxed,
@@ -404,6 +415,7 @@ impl Engine {
         let mut s = self.inner.lock();
         s.ks.now = crate::util::now_ms();
         s.ks.active_expire_cycle(1000);
+        crate::persistence::cron(&mut s);
         if !s.ks.expired_log.is_empty() {
             let mut fake =
                 s.new_client(ClientKind::Fake, ConnInfo::default(), Arc::new(NullOutbox));
@@ -422,6 +434,7 @@ impl Engine {
         );
         let mut out = ReplyBuf::new(false);
         s.execute(&mut fake, &Argv::from_slices(args), &mut out);
+        crate::persistence::aof::end_batch(&mut s);
         out.buf
     }
 
