@@ -192,6 +192,10 @@ pub fn serve_ready(srv: &mut Server, current: &mut Client) {
                     None => false,
                 };
                 if served {
+                    if let Some(op) = &op {
+                        crate::persistence::propagate::served(srv, db, &key, op);
+                        crate::persistence::propagate::flush(srv);
+                    }
                     srv.blocking.unblock(&mut c);
                     c.outbox.send(OutMsg::Data(out.buf));
                     c.outbox.send(OutMsg::Unblocked);

@@ -653,6 +653,7 @@ pub fn run_spec(
     }
     let start = std::time::Instant::now();
     let mark = out.len();
+    let dirty_before = srv.stats.dirty;
     let result = {
         let mut ctx = Ctx {
             srv,
@@ -672,6 +673,8 @@ pub fn run_spec(
         }
     };
     let us = start.elapsed().as_micros() as u64;
+    let db = client.db;
+    crate::persistence::propagate::after_write(srv, db, spec, argv, &out.buf[mark..], dirty_before);
     let st = srv.stats.commands.entry(spec.name).or_default();
     st.calls += 1;
     st.usec += us;

@@ -291,6 +291,9 @@ pub fn swapdb(ctx: &mut Ctx) -> CmdResult {
     }
     if x != y {
         ctx.srv.ks.dbs.swap(x as usize, y as usize);
+        if let Some(cow) = ctx.srv.ks.cow.as_deref_mut() {
+            cow.swapped(x as usize, y as usize);
+        }
         ctx.srv.touch_all_watched(Some(x as usize), ctx.client);
         ctx.srv.touch_all_watched(Some(y as usize), ctx.client);
         for db in [x as usize, y as usize] {
@@ -814,6 +817,8 @@ pub fn config(ctx: &mut Ctx) -> CmdResult {
             }
             ctx.srv.config = trial;
             ctx.srv.apply_config();
+            crate::persistence::aof::config_changed(ctx.srv)
+                .map_err(|e| Error::msg(format!("ERR {e}")))?;
             ctx.out.ok();
         }
         "resetstat" if a.len() == 2 => {
@@ -1326,9 +1331,8 @@ pub fn debug(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-pub fn save(_ctx: &mut Ctx) -> CmdResult {
-    // Snapshots are written by the persistence layer (its own issue); until it lands, say so.
-    err("ERR snapshots are not available on this node yet")
+pub fn save(ctx: &mut Ctx) -> CmdResult {
+    crate::persistence::save_command(ctx)
 }
 
 pub fn bgrewriteaof(_ctx: &mut Ctx) -> CmdResult {

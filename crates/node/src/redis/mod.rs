@@ -112,6 +112,9 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     engine_redis::alloc::mark_installed();
     let config = config_from_args(&args)?;
     let engine = Engine::new(config, args.managed);
+    // The RDB file or the AOF of `--dir`; a corrupt one stops the start.
+    engine_redis::persistence::load_at_start(&mut engine.lock())
+        .map_err(|e| anyhow::anyhow!("loading data: {e}"))?;
     let threads = args.threads();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
