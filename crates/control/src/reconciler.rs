@@ -15,6 +15,7 @@
 use crate::catalog::{self, ChangeType, Engine};
 use crate::model::*;
 use crate::ops::clusters::{new_node, placement};
+use crate::ops::snapshots;
 use crate::plane::{self, emit, ControlPlane, Settings};
 use crate::provisioner::{DiscoveryEntry, Health, NodeSpec, Provisioner};
 use crate::rules::Window;
@@ -175,6 +176,10 @@ impl Reconciler {
         for node in &cluster.nodes {
             let name = node.id.clone();
             if node.status == node_status::DELETING {
+                // A final snapshot still reads this node (issue 5).
+                if snapshots::holds_nodes(state, &cluster.id) {
+                    continue;
+                }
                 if let Some(p) = &node.process {
                     if let Err(e) = self.provisioner.stop(&cluster.id, &node.id, p) {
                         tracing::error!(cluster = %cluster.id, node = %node.id, "stopping node: {e:#}");
@@ -185,6 +190,10 @@ impl Reconciler {
                 continue;
             }
             let Some(process) = &node.process else {
+                // Restore data not ready yet, or the restore failed (issue 5).
+                if !snapshots::may_start_nodes(cluster) {
+                    continue;
+                }
                 if let Some((process, params)) = self.start(state, cluster, node) {
                     out.push(Outcome::Started {
                         node: name,
@@ -313,6 +322,7 @@ pub fn node_spec(
         threads,
         maxmemory,
         params,
+        seed_rdb: snapshots::seed_file(cluster),
     };
     (spec, desired)
 }
@@ -543,6 +553,7 @@ pub fn advance(state: &mut State, settings: &Settings, id: &str) {
         if cluster.nodes.iter().all(|n| n.process.is_none()) {
             state.clusters.remove(id);
             state.tags.remove(&settings.arn("cluster", id));
+            snapshots::cluster_removed(state, settings, id);
             emit(
                 state,
                 settings,
