@@ -212,7 +212,7 @@ impl ControlPlane {
                 .get(&name.to_ascii_lowercase())
                 .ok_or_else(|| not_found(name))?;
             let all: Vec<ParameterView> = catalog::family_parameters(&group.family)
-                .into_iter()
+                .iter()
                 .map(|d| parameter_view(d, group.values.get(&d.name)))
                 .collect();
             let filtered: Vec<ParameterView> = match source {
@@ -252,7 +252,7 @@ impl ControlPlane {
     ) -> Result<ParametersPage> {
         family_or_fault(family)?;
         let all: Vec<ParameterView> = catalog::family_parameters(family)
-            .into_iter()
+            .iter()
             .map(|d| parameter_view(d, None))
             .collect();
         let first_page = marker.is_none_or(str::is_empty);
