@@ -467,7 +467,7 @@ pub fn apply(state: &mut State, settings: &Settings, id: &str, outcomes: &[Outco
                     continue;
                 };
                 n.process = Some(process.clone());
-                n.applied_params = params.clone();
+                n.applied_params = Arc::new(params.clone());
                 n.discovery_seen = 0;
                 match outcome {
                     Outcome::Replaced { .. } => {
@@ -518,7 +518,7 @@ pub fn apply(state: &mut State, settings: &Settings, id: &str, outcomes: &[Outco
             }
             Outcome::ParamsApplied { node, params } => {
                 if let Some(n) = cluster.node_mut(node) {
-                    n.applied_params.extend(params.iter().cloned());
+                    Arc::make_mut(&mut n.applied_params).extend(params.iter().cloned());
                 }
             }
             Outcome::DiscoverySeen { node, version } => {
