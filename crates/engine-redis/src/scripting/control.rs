@@ -1,0 +1,120 @@
+//! [`ScriptControl`]: what other connections may know about the running script, without the
+//! keyspace lock: whether it is past `lua-time-limit` (then they get BUSY), and SCRIPT KILL.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+/// The reply every command but SCRIPT KILL / SHUTDOWN NOSAVE gets while a script is busy.
+pub const BUSY_ERROR: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+
+/// Shared between the script runner and every connection.
+///
+/// Dispatcher contract: before waiting for the keyspace, a connection asks [`busy`]; when true
+/// it replies [`BUSY_ERROR`] (except to SCRIPT KILL, SHUTDOWN NOSAVE and the commands Redis
+/// allows while busy). A connection already waiting should wait in slices (e.g. `try_lock_for`)
+/// and ask again, so it too answers BUSY once the limit passes. SCRIPT KILL calls [`kill`]
+/// without taking the keyspace.
+///
+/// [`busy`]: ScriptControl::busy
+/// [`kill`]: ScriptControl::kill
+#[derive(Debug)]
+pub struct ScriptControl {
+    epoch: Instant,
+    running: AtomicBool,
+    /// Milliseconds after `epoch` at which the running script started.
+    started_ms: AtomicU64,
+    time_limit_ms: AtomicU64,
+    kill_requested: AtomicBool,
+    wrote: AtomicBool,
+}
+
+/// Why SCRIPT KILL did not kill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KillError {
+    #[error("NOTBUSY No scripts in execution right now.")]
+    NotBusy,
+    #[error(
+        "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
+    )]
+    Unkillable,
+}
+
+impl Default for ScriptControl {
+    fn default() -> Self {
+        Self::new(5000)
+    }
+}
+
+impl ScriptControl {
+    /// A control with `lua-time-limit` in milliseconds (Redis's default is 5000).
+    pub fn new(time_limit_ms: u64) -> Self {
+        ScriptControl {
+            epoch: Instant::now(),
+            running: AtomicBool::new(false),
+            started_ms: AtomicU64::new(0),
+            time_limit_ms: AtomicU64::new(time_limit_ms),
+            kill_requested: AtomicBool::new(false),
+            wrote: AtomicBool::new(false),
+        }
+    }
+
+    /// CONFIG SET lua-time-limit / busy-reply-threshold.
+    pub fn set_time_limit_ms(&self, ms: u64) {
+        self.time_limit_ms.store(ms, Ordering::Relaxed);
+    }
+
+    pub fn time_limit_ms(&self) -> u64 {
+        self.time_limit_ms.load(Ordering::Relaxed)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Whether a script is running.
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// Whether a script has been running longer than the time limit: others get BUSY.
+    pub fn busy(&self) -> bool {
+        self.running()
+            && self
+                .now_ms()
+                .saturating_sub(self.started_ms.load(Ordering::Acquire))
+                >= self.time_limit_ms()
+    }
+
+    /// SCRIPT KILL: asks the running script to stop at its next check.
+    pub fn kill(&self) -> Result<(), KillError> {
+        if !self.running() {
+            return Err(KillError::NotBusy);
+        }
+        if self.wrote.load(Ordering::Acquire) {
+            return Err(KillError::Unkillable);
+        }
+        self.kill_requested.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    pub(crate) fn kill_requested(&self) -> bool {
+        self.kill_requested.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_written(&self) {
+        self.wrote.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn start(&self) {
+        self.kill_requested.store(false, Ordering::Release);
+        self.wrote.store(false, Ordering::Release);
+        self.started_ms.store(self.now_ms(), Ordering::Release);
+        self.running.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn finish(&self) {
+        self.running.store(false, Ordering::Release);
+        self.kill_requested.store(false, Ordering::Release);
+    }
+}

@@ -1,0 +1,505 @@
+//! The server state behind the one lock, and the entry points the node calls.
+
+use crate::blocking::Blocking;
+use crate::client::{Client, ClientKind, ConnInfo, NullOutbox, OutMsg, Outbox, ReplyMode};
+use crate::cmd;
+use crate::config::Config;
+use crate::db::Keyspace;
+use crate::pubsub::PubSub;
+use parking_lot::Mutex;
+use resp::request::Argv;
+use resp::ReplyBuf;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Per-command counters (INFO commandstats).
+#[derive(Default, Clone)]
+pub struct CommandStats {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Server-wide counters (INFO stats).
+#[derive(Default)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub commands_processed: u64,
+    pub rejected_connections: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub total_error_replies: u64,
+    pub errors: HashMap<String, u64>,
+    pub commands: HashMap<&'static str, CommandStats>,
+    pub pubsub_messages: u64,
+    pub evicted_clients: u64,
+    pub unexpected_error_replies: u64,
+    pub dirty: u64,
+}
+
+/// One SLOWLOG entry.
+pub struct SlowEntry {
+    pub id: u64,
+    pub time: i64,
+    pub duration_us: u64,
+    pub args: Vec<Vec<u8>>,
+    pub addr: String,
+    pub name: Vec<u8>,
+}
+
+pub struct Server {
+    pub ks: Keyspace,
+    pub config: Config,
+    pub clients: HashMap<u64, Box<Client>>,
+    pub pubsub: PubSub,
+    pub blocking: Blocking,
+    /// WATCHed keys: (db, key) → ids of the clients watching it.
+    pub watched: HashMap<(usize, Box<[u8]>), Vec<u64>>,
+    pub stats: Stats,
+    pub slowlog: VecDeque<SlowEntry>,
+    pub slowlog_next_id: u64,
+    pub monitors: Vec<u64>,
+    pub managed: bool,
+    pub next_client_id: u64,
+    pub start: Instant,
+    pub start_ms: i64,
+    pub run_id: String,
+    pub tcp_port: u16,
+    pub last_save: i64,
+    /// CLIENT PAUSE: until (ms) and whether all commands (true) or only writes pause.
+    pub pause: Option<(i64, bool)>,
+    /// Nesting depth of `call` (EXEC, scripts): notifications of blocked clients wait for 0.
+    pub call_depth: usize,
+    pub shutdown_requested: bool,
+    pub executable: String,
+    pub config_file: String,
+    /// Lua VM, scripting client and the BUSY/SCRIPT KILL control (`cmd/scripting.rs`).
+    pub scripts: crate::cmd::scripting::ScriptState,
+}
+
+/// What the connection must do after [`Engine::run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Every command ran; wait for more input.
+    Done,
+    /// A blocking command is waiting; keep the rest of the batch and wait for
+    /// [`OutMsg::Unblocked`] or until the deadline (then call [`Engine::timeout_blocked`]).
+    Blocked { deadline_ms: Option<i64> },
+    /// CLIENT PAUSE is in effect for the next command; retry at this time (ms).
+    Paused { until_ms: i64 },
+    /// Write the replies, then close (QUIT, killed, protocol error).
+    Close,
+}
+
+impl Server {
+    pub fn new(config: Config, managed: bool) -> Server {
+        let mut ks = Keyspace::new(config.databases);
+        let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Send>>();
+        std::thread::Builder::new()
+            .name("lazyfree".into())
+            .spawn(move || {
+                for v in rx {
+                    drop(v);
+                }
+            })
+            .expect("spawn lazyfree thread");
+        ks.lazyfree = Some(tx);
+        let now = crate::util::now_ms();
+        let mut rid = String::new();
+        for _ in 0..40 {
+            rid.push(char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'));
+        }
+        let mut s = Server {
+            ks,
+            config,
+            clients: HashMap::new(),
+            pubsub: PubSub::default(),
+            blocking: Blocking::default(),
+            watched: HashMap::new(),
+            stats: Stats::default(),
+            slowlog: VecDeque::new(),
+            slowlog_next_id: 0,
+            monitors: Vec::new(),
+            managed,
+            next_client_id: 1,
+            start: Instant::now(),
+            start_ms: now,
+            run_id: rid,
+            tcp_port: 0,
+            last_save: now / 1000,
+            pause: None,
+            call_depth: 0,
+            shutdown_requested: false,
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            config_file: String::new(),
+            scripts: Default::default(),
+        };
+        s.apply_config();
+        s
+    }
+
+    /// Pushes configuration values into the structures that cache them.
+    pub fn apply_config(&mut self) {
+        self.ks.limits = self.config.type_limits();
+        self.ks.tracking = self.config.access_tracking();
+    }
+
+    pub fn new_client(
+        &mut self,
+        kind: ClientKind,
+        conn: ConnInfo,
+        outbox: Arc<dyn Outbox>,
+    ) -> Box<Client> {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let mut c = Client::new(id, kind, conn, outbox, crate::util::now_ms());
+        c.authenticated = self.config.requirepass.is_empty() || kind == ClientKind::Control;
+        Box::new(c)
+    }
+
+    /// Runs one command for `client` (not in the registry) and writes its reply to `out`.
+    pub fn execute(&mut self, client: &mut Client, argv: &Argv, out: &mut ReplyBuf) {
+        self.ks.now = crate::util::now_ms();
+        cmd::dispatch(self, client, argv, out);
+        if self.call_depth == 0 {
+            self.after_command(client);
+        }
+    }
+
+    /// Re-entrant execution of a command with a fake client (scripts): the reply bytes.
+    pub fn call(&mut self, client: &mut Client, argv: &Argv) -> Vec<u8> {
+        let mut out = ReplyBuf::new(client.resp3);
+        self.call_depth += 1;
+        cmd::dispatch(self, client, argv, &mut out);
+        self.call_depth -= 1;
+        out.buf
+    }
+
+    /// Work that follows every top-level command: serve clients blocked on keys that received
+    /// data, publish `expired` notifications of lazily expired keys.
+    pub fn after_command(&mut self, current: &mut Client) {
+        if !self.ks.expired_log.is_empty() {
+            let log = std::mem::take(&mut self.ks.expired_log);
+            for (db, key) in log {
+                self.touch_watched(db, &key, Some(current));
+                crate::notify::notify(
+                    self,
+                    Some(current),
+                    crate::notify::EXPIRED,
+                    "expired",
+                    db,
+                    &key,
+                );
+            }
+        }
+        if !self.blocking.ready.is_empty() {
+            crate::blocking::serve_ready(self, current);
+        }
+    }
+
+    /// A key changed: every client WATCHing it will fail its EXEC.
+    pub fn touch_watched(&mut self, db: usize, key: &[u8], current: Option<&mut Client>) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let Some(ids) = self.watched.get(&(db, Box::<[u8]>::from(key))) else {
+            return;
+        };
+        let mut cur = current;
+        for id in ids.clone() {
+            match cur.as_deref_mut() {
+                Some(c) if c.id == id => c.dirty_cas = true,
+                _ => {
+                    if let Some(c) = self.clients.get_mut(&id) {
+                        c.dirty_cas = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every watched key of a DB (FLUSHDB, FLUSHALL, SWAPDB).
+    pub fn touch_all_watched(&mut self, db: Option<usize>, current: &mut Client) {
+        let keys: Vec<(usize, Box<[u8]>)> = self
+            .watched
+            .keys()
+            .filter(|(d, _)| db.is_none_or(|x| x == *d))
+            .cloned()
+            .collect();
+        for (d, k) in keys {
+            self.touch_watched(d, &k, Some(current));
+        }
+    }
+
+    /// Sends bytes to a client that is either `current` or in the registry.
+    pub fn deliver(
+        &mut self,
+        current: Option<&mut Client>,
+        id: u64,
+        f: impl FnOnce(bool) -> Vec<u8>,
+        out: Option<&mut ReplyBuf>,
+    ) {
+        if let (Some(c), Some(o)) = (current, out) {
+            if c.id == id {
+                let bytes = f(c.resp3);
+                o.raw(&bytes);
+                return;
+            }
+        }
+        if let Some(c) = self.clients.get(&id) {
+            // Output buffer limit of pub/sub clients: a client that cannot keep up is dropped.
+            let limit = self.config.output_limits[2].hard as usize;
+            if limit > 0 && c.outbox.pending_bytes() > limit {
+                c.outbox.send(OutMsg::Close);
+                self.stats.evicted_clients += 1;
+                return;
+            }
+            let bytes = f(c.resp3);
+            c.outbox.send(OutMsg::Data(bytes));
+        }
+    }
+
+    /// `used_memory`: the allocation counter when installed, else an estimate of the data.
+    pub fn used_memory(&self) -> usize {
+        crate::alloc::allocated().unwrap_or_else(|| {
+            self.ks
+                .dbs
+                .iter()
+                .flat_map(|d| d.keys.iter())
+                .map(|s| s.approx_bytes())
+                .sum::<usize>()
+                + 1_000_000
+        })
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.start.elapsed().as_secs()
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.clients
+            .values()
+            .filter(|c| c.kind != ClientKind::Fake)
+            .count()
+    }
+}
+
+/// The engine handle shared by every connection of a node.
+pub struct Engine {
+    inner: Mutex<Server>,
+    /// The running script's state, readable without the lock (BUSY replies, SCRIPT KILL).
+    script_control: Arc<crate::scripting::ScriptControl>,
+    /// `proto-max-bulk-len`, readable by the parser without taking the lock.
+    max_bulk_len: std::sync::atomic::AtomicI64,
+    /// Request bytes read (INFO `total_net_input_bytes`), counted without the lock.
+    input_bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Engine {
+    pub fn new(config: Config, managed: bool) -> Arc<Engine> {
+        let max = config.proto_max_bulk_len;
+        let server = Server::new(config, managed);
+        Arc::new(Engine {
+            script_control: Arc::clone(&server.scripts.control),
+            inner: Mutex::new(server),
+            max_bulk_len: std::sync::atomic::AtomicI64::new(max),
+            input_bytes: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Direct access to the server state (control socket, tests, timers).
+    pub fn lock(&self) -> parking_lot::MutexGuard<'_, Server> {
+        self.inner.lock()
+    }
+
+    /// Registers a connection; returns its client id.
+    pub fn connect(&self, kind: ClientKind, conn: ConnInfo, outbox: Arc<dyn Outbox>) -> u64 {
+        let mut s = self.inner.lock();
+        let c = s.new_client(kind, conn, outbox);
+        let id = c.id;
+        s.stats.connections_received += 1;
+        s.clients.insert(id, c);
+        id
+    }
+
+    pub fn disconnect(&self, id: u64) {
+        let mut s = self.inner.lock();
+        if let Some(mut c) = s.clients.remove(&id) {
+            crate::cmd::cleanup_client(&mut s, &mut c);
+        }
+    }
+
+    /// Runs the queued commands of one connection under one lock acquisition. Executed commands
+    /// are removed from `cmds`; replies are appended to `out`.
+    pub fn run(&self, id: u64, cmds: &mut VecDeque<Argv>, out: &mut Vec<u8>) -> RunOutcome {
+        let Some(mut s) = self.lock_unless_busy(cmds, out) else {
+            return RunOutcome::Done;
+        };
+        let Some(mut client) = s.clients.remove(&id) else {
+            return RunOutcome::Close;
+        };
+        let mut rb = ReplyBuf {
+            buf: std::mem::take(out),
+            resp3: client.resp3,
+        };
+        let mut outcome = RunOutcome::Done;
+        while let Some(argv) = cmds.front() {
+            if client.close_after_reply {
+                outcome = RunOutcome::Close;
+                break;
+            }
+            if let Some(until) = cmd::pause_applies(&mut s, &client, argv) {
+                outcome = RunOutcome::Paused { until_ms: until };
+                break;
+            }
+            let argv = cmds.pop_front().expect("front exists");
+            let mark = rb.len();
+            let mode_before = client.reply_mode;
+            s.execute(&mut client, &argv, &mut rb);
+            rb.resp3 = client.resp3;
+            // CLIENT REPLY OFF|SKIP: drop this command's reply.
+            match mode_before {
+                ReplyMode::Skip => {
+                    rb.buf.truncate(mark);
+                    if client.reply_mode == ReplyMode::Skip {
+                        client.reply_mode = ReplyMode::On;
+                    }
+                }
+                ReplyMode::Off if client.reply_mode != ReplyMode::On => rb.buf.truncate(mark),
+                _ => {}
+            }
+            if let Some(b) = &client.blocked {
+                outcome = RunOutcome::Blocked {
+                    deadline_ms: b.deadline,
+                };
+                break;
+            }
+        }
+        if client.close_after_reply {
+            outcome = RunOutcome::Close;
+        }
+        s.stats.net_output_bytes += rb.buf.len() as u64;
+        s.stats.net_input_bytes = self.input_bytes();
+        self.max_bulk_len.store(
+            s.config.proto_max_bulk_len,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        *out = rb.buf;
+        s.clients.insert(id, client);
+        outcome
+    }
+
+    /// Takes the lock; while a script holds it past the time limit, answers the batch with BUSY
+    /// (or SCRIPT KILL's reply) instead, as Redis does, and returns `None`. The reply protocol is
+    /// RESP2/3-neutral for errors, so the client's protocol does not matter here.
+    fn lock_unless_busy(
+        &self,
+        cmds: &mut VecDeque<Argv>,
+        out: &mut Vec<u8>,
+    ) -> Option<parking_lot::MutexGuard<'_, Server>> {
+        loop {
+            if let Some(s) = self
+                .inner
+                .try_lock_for(std::time::Duration::from_millis(10))
+            {
+                return Some(s);
+            }
+            if self.script_control.busy() {
+                while let Some(argv) = cmds.pop_front() {
+                    crate::cmd::scripting::busy_reply(&self.script_control, &argv, false, out);
+                }
+                return None;
+            }
+        }
+    }
+
+    /// The deadline of a blocked client passed: reply the timeout value if it is still blocked.
+    pub fn timeout_blocked(&self, id: u64, out: &mut Vec<u8>) {
+        // While a script runs the timeout waits (the client stays blocked until it ends).
+        let Some(mut s) = self.lock_unless_script() else {
+            return;
+        };
+        s.ks.now = crate::util::now_ms();
+        crate::blocking::timeout_client(&mut s, id, out);
+    }
+
+    /// A protocol error from the parser: counted like redis counts it.
+    pub fn protocol_error(&self, msg: &str) {
+        let mut s = self.inner.lock();
+        s.stats.total_error_replies += 1;
+        *s.stats.errors.entry("ERR".into()).or_default() += 1;
+        let _ = msg;
+    }
+
+    /// Counts request bytes (INFO `total_net_input_bytes`) without taking the lock.
+    pub fn note_input(&self, bytes: usize) {
+        self.input_bytes
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn input_bytes(&self) -> u64 {
+        self.input_bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The lock, or `None` if a script is running (bookkeeping must not wait for a script).
+    fn lock_unless_script(&self) -> Option<parking_lot::MutexGuard<'_, Server>> {
+        loop {
+            if let Some(s) = self
+                .inner
+                .try_lock_for(std::time::Duration::from_millis(10))
+            {
+                return Some(s);
+            }
+            if self.script_control.running() {
+                return None;
+            }
+        }
+    }
+
+    /// Periodic work (redis's `serverCron` at `hz`): active expiry, client timeouts.
+    pub fn cron(&self) {
+        // Skipped while a script runs, as redis's cron does not run during a script either.
+        let Some(mut s) = self.lock_unless_script() else {
+            return;
+        };
+        s.ks.now = crate::util::now_ms();
+        s.ks.active_expire_cycle(1000);
+        if !s.ks.expired_log.is_empty() {
+            let mut fake =
+                s.new_client(ClientKind::Fake, ConnInfo::default(), Arc::new(NullOutbox));
+            s.after_command(&mut fake);
+        }
+        crate::cmd::server::cron_timeouts(&mut s);
+    }
+
+    /// Runs one command as an internal admin client (control socket helpers and tests).
+    pub fn admin_call(&self, args: &[&[u8]]) -> Vec<u8> {
+        let mut s = self.inner.lock();
+        let mut fake = s.new_client(
+            ClientKind::Control,
+            ConnInfo::default(),
+            Arc::new(NullOutbox),
+        );
+        let mut out = ReplyBuf::new(false);
+        s.execute(&mut fake, &Argv::from_slices(args), &mut out);
+        out.buf
+    }
+
+    pub fn proto_max_bulk_len(&self) -> i64 {
+        self.max_bulk_len.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_port(&self, port: u16) {
+        self.inner.lock().tcp_port = port;
+    }
+
+    pub fn shutdown_requested(&self) -> bool {
+        // Polled by the node's timer task: must not stall a runtime thread behind a script.
+        self.lock_unless_script()
+            .is_some_and(|s| s.shutdown_requested)
+    }
+}

@@ -1,0 +1,989 @@
+//! Differential tests: the same command sequences run against our node (in-process) and a real
+//! `redis-server` 7.0 (child process), replies compared frame by frame.
+//!
+//! Normalised, and only where redis itself gives no fixed answer: the element order of replies
+//! from unordered collections (sorted before comparing), and commands whose reply is random or
+//! time-dependent (compared by shape only).
+
+mod redis_common;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use redis_common::*;
+use resp::Frame;
+
+/// How a command's reply is compared.
+#[derive(Clone, Copy, PartialEq)]
+enum Cmp {
+    Exact,
+    /// Sort the top-level array (set members, key lists).
+    Sorted,
+    /// Sort the (field, value) pairs of a flat array.
+    SortedPairs,
+    /// Random answer: only the frame kind and length must agree.
+    Shape,
+    /// SCAN-like: `[cursor, [items]]`, compare only the items of a complete iteration.
+    Scan,
+}
+
+fn classify(args: &[String]) -> Cmp {
+    let name = args[0].to_ascii_lowercase();
+    match name.as_str() {
+        "keys" | "smembers" | "sinter" | "sunion" | "sdiff" | "hkeys" | "hvals" => Cmp::Sorted,
+        "hgetall" => Cmp::SortedPairs,
+        "spop" | "srandmember" | "randomkey" | "hrandfield" | "zrandmember" => Cmp::Shape,
+        "scan" | "sscan" | "hscan" | "zscan" => Cmp::Scan,
+        "object"
+            if args
+                .get(1)
+                .is_some_and(|s| s.eq_ignore_ascii_case("idletime")) =>
+        {
+            Cmp::Shape
+        }
+        "ttl" | "pttl" | "lastsave" | "time" => Cmp::Shape,
+        _ => Cmp::Exact,
+    }
+}
+
+fn sort_frames(v: &mut [Frame]) {
+    v.sort_by_key(|f| format!("{f}"));
+}
+
+fn normalise(f: Frame, how: Cmp) -> Frame {
+    match (how, f) {
+        (Cmp::Sorted, Frame::Array(mut v)) | (Cmp::Sorted, Frame::Set(mut v)) => {
+            sort_frames(&mut v);
+            Frame::Array(v)
+        }
+        (Cmp::SortedPairs, Frame::Array(v)) => {
+            let mut pairs: Vec<Frame> = v.chunks(2).map(|c| Frame::Array(c.to_vec())).collect();
+            sort_frames(&mut pairs);
+            Frame::Array(pairs)
+        }
+        (Cmp::Shape, Frame::Array(v)) => Frame::Int(v.len() as i64),
+        (Cmp::Shape, Frame::Bulk(_)) => Frame::Bulk(b"<random>".to_vec()),
+        (Cmp::Shape, Frame::Int(_)) => Frame::Int(0),
+        (_, f) => f,
+    }
+}
+
+struct Pair {
+    ours: Client,
+    real: Client,
+    log: Vec<String>,
+}
+
+impl Pair {
+    fn new(ours: std::net::SocketAddr, real: std::net::SocketAddr) -> Pair {
+        Pair {
+            ours: Client::connect(ours),
+            real: Client::connect(real),
+            log: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, args: &[String]) {
+        let how = classify(args);
+        if how == Cmp::Scan {
+            return self.run_scan(args);
+        }
+        let a = self.ours.cmd(args);
+        let b = self.real.cmd(args);
+        self.log.push(args.join(" "));
+        let (na, nb) = (normalise(a.clone(), how), normalise(b.clone(), how));
+        if na != nb {
+            let tail: Vec<&String> = self.log.iter().rev().take(15).collect();
+            panic!(
+                "reply mismatch for {:?}\n  ours:  {a}\n  redis: {b}\nlast commands (newest first): {tail:#?}",
+                args.join(" ")
+            );
+        }
+    }
+
+    /// Runs a whole SCAN iteration on both and compares the sets of items returned.
+    fn run_scan(&mut self, args: &[String]) {
+        let cursor_at = if args[0].eq_ignore_ascii_case("scan") {
+            1
+        } else {
+            2
+        };
+        let collect = |c: &mut Client| -> Result<Vec<String>, Frame> {
+            let mut items = Vec::new();
+            let mut a = args.to_vec();
+            a[cursor_at] = "0".into();
+            for _ in 0..10_000 {
+                match c.cmd(&a) {
+                    Frame::Array(v) if v.len() == 2 => {
+                        let next = String::from_utf8_lossy(v[0].as_bytes().unwrap_or_default())
+                            .to_string();
+                        if let Frame::Array(xs) = &v[1] {
+                            items.extend(xs.iter().map(|x| format!("{x}")));
+                        }
+                        if next == "0" {
+                            break;
+                        }
+                        a[cursor_at] = next;
+                    }
+                    other => return Err(other),
+                }
+            }
+            Ok(items)
+        };
+        let a = collect(&mut self.ours);
+        let b = collect(&mut self.real);
+        self.log.push(args.join(" "));
+        let norm = |r: Result<Vec<String>, Frame>, pairs: bool| match r {
+            Ok(mut v) => {
+                if pairs {
+                    let mut p: Vec<String> = v.chunks(2).map(|c| c.join("=")).collect();
+                    p.sort();
+                    p.dedup();
+                    p
+                } else {
+                    v.sort();
+                    v.dedup();
+                    v
+                }
+            }
+            Err(f) => vec![format!("error {f}")],
+        };
+        let pairs = matches!(args[0].to_ascii_lowercase().as_str(), "hscan" | "zscan");
+        let (na, nb) = (norm(a, pairs), norm(b, pairs));
+        assert_eq!(na, nb, "scan mismatch for {:?}", args.join(" "));
+    }
+
+    fn script(&mut self, text: &str) {
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let argv = resp::request::split_args(line.as_bytes()).expect("valid test line");
+            let args: Vec<String> = argv
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).to_string())
+                .collect();
+            self.run(&args);
+        }
+    }
+}
+
+fn servers() -> (node::redis::RedisNode, RealRedis) {
+    (start_ours(&[]), start_real(&[]))
+}
+
+const STRINGS: &str = r#"
+set k v
+get k
+get nokey
+set k v2 xx
+set k2 v nx
+set k2 v3 nx
+set k v get
+set k v nx xx
+set k v ex 0
+set k v ex -1
+set k v ex abc
+set k v px 100000 keepttl
+set k v badopt
+set k1 10 ex 100
+getex k1 persist
+getex k1 ex 0
+getex nokey
+getdel k1
+getdel k1
+setnx a 1
+setnx a 2
+mset a 1 b 2 c 3
+mset a 1 b
+mget a b c nokey
+msetnx a 1 z 2
+msetnx y 1 z 2
+append a xyz
+append new hello
+strlen a
+strlen nokey
+incr cnt
+incrby cnt 10
+decrby cnt 3
+decr cnt
+incr a
+incrby cnt abc
+set big 9223372036854775807
+incr big
+decrby cnt -9223372036854775808
+incrbyfloat f 1.5
+incrbyfloat f 0.25
+incrbyfloat f abc
+incrbyfloat a 1
+setrange sr 5 hello
+get sr
+setrange sr 0 HE
+setrange sr -1 x
+setrange empty 0 ""
+exists empty
+getrange sr 0 -1
+getrange sr -3 -1
+getrange sr 10 5
+getrange sr -100 100
+substr sr 1 3
+getset gs one
+getset gs two
+lpush lst x
+get lst
+getset lst y
+append lst z
+strlen lst
+lcs sr gs
+setex se 100 v
+setex se 0 v
+psetex pse 100000 v
+get se
+get
+set
+getex k px 100000
+"#;
+
+const KEYS: &str = r#"
+mset a 1 b 2 c 3 d 4
+del a b nokey
+exists a c d nokey c
+type c
+type nokey
+rpush l 1
+type l
+sadd s m
+type s
+hset h f v
+type h
+zadd z 1 m
+type z
+expire c 100
+ttl nokey
+persist c
+persist c
+ttl c
+expire c 100 nx
+expire c 200 nx
+expire c 50 xx
+expire c 500 gt
+expire c 10 lt
+expire c 10 nx xx
+expire c 10 gt lt
+expire c 10 foo
+expire c abc
+expire nokey 10
+expire d -1
+exists d
+pexpire c 100000
+pexpireat c 99999999999999
+expireat c 99999999999
+expiretime c
+pexpiretime c
+expiretime nokey
+expiretime l
+rename c c2
+rename nokey x
+rename c2 c2
+get c2
+renamenx c2 l
+renamenx c2 c3
+get c3
+keys *
+keys c*
+keys ?
+dbsize
+move c3 1
+move c3 0
+move l 99
+move l abc
+select 1
+get c3
+dbsize
+select 0
+copy l l2
+copy l l2
+copy l l2 replace
+lrange l2 0 -1
+copy l l
+copy l lx db 1
+copy l lx db 99
+object encoding l
+object encoding s
+object encoding h
+object encoding z
+object encoding nokey
+set num 12345
+object encoding num
+set str hello
+object encoding str
+object refcount str
+object foo x
+object encoding
+object freq str
+touch s h nokey
+unlink s h z nokey
+flushdb
+dbsize
+flushdb async
+flushdb badarg
+select 16
+select -1
+select x
+swapdb 0 1
+swapdb 0 99
+"#;
+
+const LISTS: &str = r#"
+rpush l a b c d e
+lpush l z
+lrange l 0 -1
+lrange l -2 -1
+lrange l 5 1
+lrange l -100 100
+llen l
+llen nokey
+lindex l 0
+lindex l -1
+lindex l 100
+lindex l x
+lset l 1 B
+lset l 100 x
+lset nokey 0 x
+lpop l
+rpop l
+lpop l 2
+rpop l 0
+lpop l -1
+lpop nokey
+lpop nokey 2
+rpush l a b a c a
+lrem l 2 a
+lrem l -1 a
+lrem l 0 zz
+lrange l 0 -1
+linsert l before b X
+linsert l after c Y
+linsert l after nope Y
+linsert l middle c Y
+linsert nokey after c Y
+lrange l 0 -1
+ltrim l 1 -2
+lrange l 0 -1
+ltrim l 5 1
+exists l
+rpush q 1 2 3 2 1 2
+lpos q 2
+lpos q 2 rank 2
+lpos q 2 rank -1
+lpos q 2 count 0
+lpos q 2 count 2 rank -1
+lpos q 2 maxlen 2 count 0
+lpos q 2 rank 0
+lpos q 2 count -1
+lpos q 9
+lpushx nokey a
+rpushx q 4
+rpoplpush q q2
+rpoplpush q q
+lrange q 0 -1
+lmove q q2 left right
+lmove q q2 up right
+lrange q2 0 -1
+lmpop 2 nokey q left
+lmpop 2 nokey q right count 10
+lmpop 0 q left
+lmpop 1 q2 left count 0
+lmpop 5 q2 left
+exists q
+set str x
+lpush str a
+lrange str 0 -1
+rpoplpush q2 str
+rpush q2 a b c d e
+blpop nokey q2 0.01
+brpop q2 0
+blpop nokey 0.01
+blpop q2 -1
+blpop q2 abc
+blmove q2 q3 right left 0
+brpoplpush q3 q4 0
+blmpop 0.01 1 q4 left
+"#;
+
+const HASHES: &str = r#"
+hset h f1 v1 f2 v2
+hset h f1 x
+hset h f3
+hget h f1
+hget h nof
+hget nokey f
+hmset h a 1 b 2
+hmget h f1 nof a
+hgetall h
+hkeys h
+hvals h
+hlen h
+hlen nokey
+hexists h a
+hexists h zz
+hdel h a zz
+hdel h a
+hsetnx h f1 y
+hsetnx h new y
+hincrby h cnt 5
+hincrby h cnt -2
+hincrby h f1 1
+hincrby h cnt x
+hincrbyfloat h fl 1.5
+hincrbyfloat h fl x
+hincrbyfloat h f1 1
+hstrlen h f2
+hstrlen h nof
+hgetall nokey
+set s x
+hget s f
+hset s f v
+hdel h f1 f2 f3 new cnt fl b
+exists h
+hrandfield nokey
+hrandfield nokey 3
+hset h2 a 1 b 2 c 3
+hrandfield h2 5
+hrandfield h2 -5 withvalues
+hrandfield h2 1 withvalues
+hrandfield h2 x
+hscan h2 0
+hscan h2 0 match a*
+hscan h2 0 count 0
+"#;
+
+const SETS: &str = r#"
+sadd s 3 1 2
+sadd s 2 4
+smembers s
+sadd t a b c 1
+smembers t
+sismember s 1
+sismember s 9
+smismember s 1 9 2
+scard s
+scard nokey
+srem s 1 9
+srem nokey 1
+sinter s t
+sunion s t
+sdiff s t
+sdiff t s
+sinterstore d s t
+smembers d
+sunionstore d s t
+scard d
+sdiffstore d s nokey
+smembers d
+sinterstore d nokey s
+exists d
+sintercard 2 s t
+sintercard 2 s t limit 1
+sintercard 0 s
+sintercard 3 s t
+sintercard 1 s limit -1
+smove s t 2
+smove s t 99
+smove nokey t 2
+smembers s
+smembers t
+spop nokey
+spop nokey 2
+spop s 0
+spop s -1
+srandmember nokey
+srandmember nokey 3
+srandmember t 2
+srandmember t -10
+sadd str x
+set str x
+sadd str y
+smembers str
+sscan t 0
+sscan t 0 match a*
+"#;
+
+const ZSETS: &str = r#"
+zadd z 1 a 2 b 3 c
+zadd z 1.5 a
+zadd z nx 10 a 4 d
+zadd z xx 11 a 5 e
+zadd z gt 5 a
+zadd z lt 20 a
+zadd z gt ch 20 a
+zadd z incr 2 a
+zadd z incr 2 a 3 b
+zadd z nx xx 1 a
+zadd z gt lt 1 a
+zadd z x a
+zadd z 1
+zadd z nx incr 1 a
+zscore z a
+zscore z nope
+zmscore z a nope b
+zincrby z 2.5 b
+zincrby z x b
+zcard z
+zcard nokey
+zrank z a
+zrevrank z a
+zrank z nope
+zcount z -inf +inf
+zcount z (1 3
+zcount z x 3
+zrange z 0 -1
+zrange z 0 -1 withscores
+zrange z 0 1 rev
+zrange z (1 5 byscore
+zrange z 5 (1 byscore rev withscores
+zrange z 0 10 byscore limit 1 1
+zrange z 0 -1 limit 1 1
+zrevrange z 0 1 withscores
+zrangebyscore z -inf +inf withscores limit 0 2
+zrangebyscore z 1 x
+zrevrangebyscore z +inf -inf
+zadd lex 0 a 0 b 0 c 0 d 0 e
+zrangebylex lex - +
+zrangebylex lex [b (d
+zrevrangebylex lex + - limit 1 2
+zrangebylex lex b d
+zlexcount lex [b +
+zrange lex [a [c bylex
+zrange lex [c [a bylex rev
+zrange lex [a [c bylex withscores
+zremrangebylex lex [a [b
+zremrangebyrank z 0 0
+zremrangebyscore z 3 4
+zrange z 0 -1 withscores
+zadd z2 1 a 2 x
+zunionstore u 2 z z2
+zrange u 0 -1 withscores
+zunionstore u 2 z z2 weights 2 3 aggregate max
+zrange u 0 -1 withscores
+zinterstore i 2 z z2 aggregate min
+zrange i 0 -1 withscores
+zinterstore i 0 z
+zinterstore i 3 z z2
+zunionstore u 2 z z2 weights 1
+zunionstore u 2 z z2 aggregate avg
+zdiffstore dd 2 z z2
+zrange dd 0 -1 withscores
+zunion 2 z z2 withscores
+zinter 2 z z2
+zdiff 2 z z2 withscores
+zintercard 2 z z2
+sadd st a b
+zunion 2 z st withscores
+zrangestore dst z 0 -1
+zrange dst 0 -1 withscores
+zrangestore dst z 10 20
+exists dst
+zpopmin z
+zpopmax z 2
+zpopmin z -1
+zpopmin nokey
+zmpop 1 z min
+zmpop 2 nokey z2 max count 5
+zmpop 1 z2 foo
+bzpopmin nokey 0.01
+bzpopmax u 0
+bzmpop 0.01 1 u min count 2
+zrem u a nope
+zrandmember nokey
+zrandmember nokey 5
+zadd r 1 a 2 b 3 c
+zrandmember r 2 withscores
+zrandmember r -5
+zscan r 0
+set str x
+zadd str 1 a
+zrange str 0 -1
+zadd inf +inf a -inf b
+zrange inf 0 -1 withscores
+zincrby inf -inf a
+zadd big 1 a 2 b
+zrange big 0 -1 byscore
+"#;
+
+const BITS: &str = r#"
+setbit b 7 1
+setbit b 100 1
+getbit b 7
+getbit b 8
+getbit b 1000
+getbit nokey 1
+setbit b -1 1
+setbit b 1 2
+setbit b x 1
+get b
+bitcount b
+bitcount b 0 0
+bitcount b 0 -1 bit
+bitcount b 0
+bitcount nokey
+bitpos b 1
+bitpos b 0
+bitpos b 1 1
+bitpos b 0 0 0
+bitpos b 1 0 -1 bit
+bitpos b 2
+bitpos nokey 0
+bitpos nokey 1
+set s1 foobar
+set s2 abcdef
+bitop and dest s1 s2
+get dest
+bitop or dest s1 s2
+bitop xor dest s1 s2 nokey
+bitop not dest s1
+get dest
+bitop not dest s1 s2
+bitop foo dest s1
+bitop and dest nokey
+exists dest
+bitfield bf set i8 0 100 get i8 0
+bitfield bf incrby i8 0 100
+bitfield bf overflow sat incrby i8 0 100
+bitfield bf overflow fail incrby i8 0 100
+bitfield bf overflow wrap incrby u4 0 100
+bitfield bf get u4 #1 get i64 0
+bitfield bf get u64 0
+bitfield bf get i8 -1
+bitfield bf overflow foo get i8 0
+bitfield bf set u8 8 255 get u8 8 incrby u8 8 1
+bitfield_ro bf get i8 0
+bitfield_ro bf set i8 0 1
+lpush l x
+setbit l 0 1
+"#;
+
+const GEO: &str = r#"
+geoadd sicily 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+geoadd sicily 200 38 Bad
+geoadd sicily 13 38
+geoadd sicily nx ch 13.361389 38.115556 Palermo 12 37 Trapani
+geoadd sicily xx ch 13.5 38.1 Palermo 14 37 NewOne
+zrange sicily 0 -1 withscores
+geopos sicily Palermo Catania NonExisting
+geopos nokey a
+geodist sicily Palermo Catania
+geodist sicily Palermo Catania km
+geodist sicily Palermo Catania mi
+geodist sicily Palermo Catania ft
+geodist sicily Palermo Catania parsec
+geodist sicily Palermo Nope
+geohash sicily Palermo Catania Nope
+georadius sicily 15 37 200 km
+georadius sicily 15 37 200 km withdist withcoord withhash asc
+georadius sicily 15 37 200 km withdist desc count 1
+georadius sicily 15 37 200 km count 0
+georadius sicily 15 37 -1 km
+georadius sicily 15 37 200 km store dst
+zrange dst 0 -1 withscores
+georadius sicily 15 37 200 km storedist dst2 asc
+zrange dst2 0 -1 withscores
+georadius sicily 15 37 200 km withdist store dst
+georadiusbymember sicily Palermo 300 km withdist asc
+georadiusbymember sicily Nope 300 km
+georadius_ro sicily 15 37 200 km asc
+georadius_ro sicily 15 37 200 km store x
+geosearch sicily fromlonlat 15 37 byradius 200 km asc withdist
+geosearch sicily frommember Palermo bybox 400 400 km asc withcoord
+geosearch sicily byradius 200 km
+geosearch sicily fromlonlat 15 37 frommember Palermo byradius 200 km
+geosearch sicily fromlonlat 15 37 byradius 200 km bybox 1 1 km
+geosearch sicily fromlonlat 15 37 byradius 200 km any
+geosearchstore out sicily fromlonlat 15 37 byradius 200 km asc
+zrange out 0 -1 withscores
+geosearchstore out sicily fromlonlat 15 37 byradius 200 km asc storedist
+zrange out 0 -1 withscores
+set str x
+geoadd str 1 1 m
+geopos str m
+"#;
+
+const MISC: &str = r#"
+ping
+ping hello
+ping a b
+echo hi
+echo
+foo bar baz
+FOO
+get a b
+multi
+set a 1
+incr a
+lpush a x
+exec
+get a
+multi
+set a 2
+foo
+exec
+get a
+multi
+set a 3
+get a b
+exec
+exec
+discard
+multi
+multi
+discard
+watch a
+unwatch
+multi
+watch a
+discard
+sort nokey
+rpush sl 3 1 2 10
+sort sl
+sort sl desc
+sort sl alpha
+sort sl limit 1 2
+rpush sa b c a
+sort sa
+sort sa alpha desc
+mset w_1 3 w_2 1 w_3 2 w_10 0
+sort sl by w_*
+sort sl by w_* get # get w_*
+sort sl by nosort
+sort sl store dst
+lrange dst 0 -1
+sort sl foo
+sort_ro sl limit 0 2
+hset h_1 f 5
+sort sl by h_*->f get h_*->f
+sadd ss 3 1 2
+sort ss
+sort_ro ss store x
+zadd zs 1 c 2 a 3 b
+sort zs alpha
+sort zs by nosort
+publish ch msg
+pubsub channels
+pubsub numsub ch
+pubsub numpat
+pubsub foo
+config get maxmemory-policy
+config get maxmemory
+config set maxmemory-policy bogus
+config set foo bar
+config set maxmemory-samples 0
+config get notify-keyspace-events
+config set notify-keyspace-events KEA
+config get notify-keyspace-events
+config set notify-keyspace-events Q
+config set notify-keyspace-events ""
+config get hash-max-ziplist-entries
+config foo
+client setname n1
+client getname
+client setname "a b"
+client foo
+client reply foo
+lastsave
+dbsize
+flushall
+dbsize
+flushall async
+flushall foo
+object help
+"#;
+
+#[test]
+fn differential_hand_written_groups() {
+    let (ours, real) = servers();
+    for (name, text) in [
+        ("strings", STRINGS),
+        ("keys", KEYS),
+        ("lists", LISTS),
+        ("hashes", HASHES),
+        ("sets", SETS),
+        ("zsets", ZSETS),
+        ("bits", BITS),
+        ("geo", GEO),
+        ("misc", MISC),
+    ] {
+        let mut p = Pair::new(ours.addr(), real.addr);
+        p.run(&["flushall".into()]);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.script(text)));
+        if let Err(e) = result {
+            panic!(
+                "group {name}: {}",
+                e.downcast_ref::<String>().cloned().unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Random commands over a small key and value space, several seeds; every reply must match.
+#[test]
+fn differential_generated_sequences() {
+    let (ours, real) = servers();
+    let keys = ["k1", "k2", "k3", "k4"];
+    let vals = ["0", "1", "-3", "7", "2.5", "a", "b", "xyz", "", "10"];
+    for seed in 0..12u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut p = Pair::new(ours.addr(), real.addr);
+        p.run(&["flushall".into()]);
+        for _ in 0..400 {
+            let k = keys[rng.gen_range(0..keys.len())].to_string();
+            let k2 = keys[rng.gen_range(0..keys.len())].to_string();
+            let v = vals[rng.gen_range(0..vals.len())].to_string();
+            let v2 = vals[rng.gen_range(0..vals.len())].to_string();
+            let n = rng.gen_range(-3i64..5).to_string();
+            let m = rng.gen_range(-3i64..5).to_string();
+            let cmd: Vec<String> = match rng.gen_range(0..60) {
+                0 => vec!["set".into(), k, v],
+                1 => vec!["get".into(), k],
+                2 => vec!["incr".into(), k],
+                3 => vec!["incrby".into(), k, n],
+                4 => vec!["append".into(), k, v],
+                5 => vec!["del".into(), k, k2],
+                6 => vec!["exists".into(), k, k2],
+                7 => vec!["type".into(), k],
+                8 => vec!["lpush".into(), k, v, v2],
+                9 => vec!["rpush".into(), k, v],
+                10 => vec!["lpop".into(), k],
+                11 => vec!["rpop".into(), k, m],
+                12 => vec!["lrange".into(), k, n, m],
+                13 => vec!["lindex".into(), k, n],
+                14 => vec!["lrem".into(), k, n, v],
+                15 => vec!["ltrim".into(), k, n, m],
+                16 => vec!["llen".into(), k],
+                17 => vec!["lmove".into(), k, k2, "left".into(), "right".into()],
+                18 => vec!["sadd".into(), k, v, v2],
+                19 => vec!["srem".into(), k, v],
+                20 => vec!["smembers".into(), k],
+                21 => vec!["sismember".into(), k, v],
+                22 => vec!["scard".into(), k],
+                23 => vec!["sinter".into(), k, k2],
+                24 => vec!["sunionstore".into(), k.clone(), k2, k],
+                25 => vec!["sdiff".into(), k, k2],
+                26 => vec!["hset".into(), k, v, v2],
+                27 => vec!["hget".into(), k, v],
+                28 => vec!["hdel".into(), k, v],
+                29 => vec!["hgetall".into(), k],
+                30 => vec!["hincrby".into(), k, v, n],
+                31 => vec!["hlen".into(), k],
+                32 => vec!["zadd".into(), k, n, v],
+                33 => vec!["zincrby".into(), k, v2, v],
+                34 => vec!["zrange".into(), k, n, m, "withscores".into()],
+                35 => vec!["zrangebyscore".into(), k, n, m],
+                36 => vec!["zrem".into(), k, v],
+                37 => vec!["zscore".into(), k, v],
+                38 => vec!["zrank".into(), k, v],
+                39 => vec!["zcard".into(), k],
+                40 => vec!["zunionstore".into(), k2.clone(), "2".into(), k, k2],
+                41 => vec!["zpopmin".into(), k],
+                42 => vec!["rename".into(), k, k2],
+                43 => vec!["expire".into(), k, "100".into()],
+                44 => vec!["persist".into(), k],
+                45 => vec!["getrange".into(), k, n, m],
+                46 => vec!["setrange".into(), k, rng.gen_range(0..4).to_string(), v],
+                47 => vec!["strlen".into(), k],
+                48 => vec!["incrbyfloat".into(), k, v],
+                49 => vec![
+                    "setbit".into(),
+                    k,
+                    rng.gen_range(0..20).to_string(),
+                    rng.gen_range(0..2).to_string(),
+                ],
+                50 => vec!["bitcount".into(), k],
+                51 => vec!["getset".into(), k, v],
+                52 => vec!["mget".into(), k, k2],
+                53 => vec!["linsert".into(), k, "before".into(), v, v2],
+                54 => vec!["zremrangebyrank".into(), k, n, m],
+                55 => vec!["zcount".into(), k, n, m],
+                56 => vec!["hsetnx".into(), k, v, v2],
+                57 => vec!["smove".into(), k, k2, v],
+                58 => vec!["copy".into(), k, k2, "replace".into()],
+                _ => vec!["dbsize".into()],
+            };
+            p.run(&cmd);
+        }
+        p.run(&["keys".into(), "*".into()]);
+    }
+}
+
+#[test]
+fn differential_protocol_and_inline() {
+    let (ours, real) = servers();
+    for raw in [
+        &b"PING\r\n"[..],
+        b"set a \"x y\"\r\nget a\r\n",
+        b"*1\r\n$4\r\nPING\r\n",
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+        b"\r\n\r\nPING\r\n",
+        b"*0\r\nPING\r\n",
+    ] {
+        let mut a = Client::connect(ours.addr());
+        let mut b = Client::connect(real.addr);
+        a.send_raw(raw);
+        b.send_raw(raw);
+        let n = raw.windows(2).filter(|w| w == b"\r\n").count();
+        let expected = match raw {
+            r if r.starts_with(b"*3") => 2,
+            r if r.starts_with(b"set a") => 2,
+            _ => 1,
+        };
+        let _ = n;
+        for _ in 0..expected {
+            assert_eq!(a.read(), b.read(), "raw {:?}", String::from_utf8_lossy(raw));
+        }
+    }
+    // Protocol errors: same error text, then the connection is closed.
+    for raw in [
+        &b"*1\r\n+PING\r\n"[..],
+        b"*abc\r\n",
+        b"*1\r\n$-5\r\n",
+        b"*1\r\n$999999999999\r\n",
+        b"set \"unbalanced\r\n",
+    ] {
+        let mut a = Client::connect(ours.addr());
+        let mut b = Client::connect(real.addr);
+        a.send_raw(raw);
+        b.send_raw(raw);
+        assert_eq!(a.read(), b.read(), "raw {:?}", String::from_utf8_lossy(raw));
+        assert!(
+            a.is_closed() && b.is_closed(),
+            "closed after {:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+}
+
+#[test]
+fn differential_resp3() {
+    let (ours, real) = servers();
+    let mut p = Pair::new(ours.addr(), real.addr);
+    let hello_ours = p.ours.cmd(&["HELLO", "3"]);
+    let hello_real = p.real.cmd(&["HELLO", "3"]);
+    assert!(matches!(hello_ours, Frame::Map(_)) && matches!(hello_real, Frame::Map(_)));
+    p.script(
+        r#"
+        hset h a 1 b 2
+        hgetall h
+        zadd z 1.5 a 2 b
+        zscore z a
+        zrange z 0 -1 withscores
+        zpopmin z 5
+        sadd s 1 2
+        smembers s
+        get nokey
+        lpop nokey 2
+        config get maxmemory
+        exists h
+        zincrby z 1 a
+        hello 4
+        "#,
+    );
+}
