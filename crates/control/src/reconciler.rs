@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 
 /// How often the reconciler looks even when nothing was written.
 const TICK: Duration = Duration::from_millis(500);
+/// How often it looks while something is in flight (a node starting, a status to move on).
+const BUSY_TICK: Duration = Duration::from_millis(50);
 /// A node that keeps dying is restarted at most this often.
 const RESTART_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -98,8 +100,8 @@ impl Reconciler {
                     .collect();
                 self.provisioner.sweep(&known);
                 loop {
-                    self.pass();
-                    match rx.recv_timeout(TICK) {
+                    let tick = if self.pass() { BUSY_TICK } else { TICK };
+                    match rx.recv_timeout(tick) {
                         Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
                         Err(mpsc::RecvTimeoutError::Disconnected) => return,
                     }
@@ -108,8 +110,8 @@ impl Reconciler {
             .expect("spawning the reconciler thread")
     }
 
-    /// One look at everything.
-    pub fn pass(&self) {
+    /// One look at everything. Returns whether work is still in flight.
+    pub fn pass(&self) -> bool {
         if let Err(f) = self.plane.write(|state, settings| {
             start_due_work(state, settings);
             Ok(())
@@ -129,6 +131,12 @@ impl Reconciler {
                 tracing::error!(cluster = %id, "reconciler: {f}");
             }
         }
+        self.plane.snapshot().clusters.values().any(|c| {
+            c.status != cluster_status::AVAILABLE
+                || c.nodes.iter().any(|n| {
+                    n.status != node_status::AVAILABLE || n.recovering || n.reboot_requested
+                })
+        })
     }
 
     fn may_start(&self, cluster: &str, node: &str) -> bool {
