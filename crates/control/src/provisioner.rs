@@ -79,6 +79,8 @@ pub trait Provisioner: Send + Sync {
     ) -> anyhow::Result<()>;
     /// Stops processes left behind by nodes that no longer exist (`known` = (cluster, node)).
     fn sweep(&self, known: &[(String, String)]);
+    /// The last thing a node said before it exited (its log's last line), for events.
+    fn last_words(&self, cluster_id: &str, node_id: &str) -> Option<String>;
 }
 
 /// The `ferrocache node` invocation for a spec, without the control socket and directory.
@@ -347,6 +349,15 @@ impl Provisioner for LocalProvisioner {
             );
         }
         Ok(())
+    }
+
+    fn last_words(&self, cluster_id: &str, node_id: &str) -> Option<String> {
+        let log =
+            std::fs::read_to_string(self.node_dir(cluster_id, node_id).join("node.log")).ok()?;
+        log.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().chars().take(300).collect())
     }
 
     fn sweep(&self, known: &[(String, String)]) {

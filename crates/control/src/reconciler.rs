@@ -54,6 +54,11 @@ pub enum Outcome {
     Stopped {
         node: String,
     },
+    /// A node that had not become available yet exited (reported once per node).
+    Failed {
+        node: String,
+        reason: String,
+    },
     Ready {
         node: String,
     },
@@ -71,6 +76,8 @@ pub struct Reconciler {
     plane: Arc<ControlPlane>,
     provisioner: Arc<dyn Provisioner>,
     last_start: Mutex<HashMap<(String, String), Instant>>,
+    /// Nodes whose failure to start has been reported already.
+    reported: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl Reconciler {
@@ -79,6 +86,7 @@ impl Reconciler {
             plane,
             provisioner,
             last_start: Mutex::new(HashMap::new()),
+            reported: Mutex::new(Default::default()),
         }
     }
 
@@ -205,6 +213,23 @@ impl Reconciler {
             match self.provisioner.health(cluster.engine, process) {
                 Health::Gone => {
                     tracing::warn!(cluster = %cluster.id, node = %node.id, pid = process.pid, "node process is gone; replacing it");
+                    let never_ready = node.status == node_status::CREATING
+                        || node.status == node_status::REBOOTING;
+                    if never_ready
+                        && self
+                            .reported
+                            .lock()
+                            .insert((cluster.id.clone(), node.id.clone()))
+                    {
+                        let reason = self
+                            .provisioner
+                            .last_words(&cluster.id, &node.id)
+                            .unwrap_or_else(|| "no output".into());
+                        out.push(Outcome::Failed {
+                            node: name.clone(),
+                            reason,
+                        });
+                    }
                     if let Some((process, params)) = self.start(state, cluster, node) {
                         if node.status == node_status::AVAILABLE || node.recovering {
                             out.push(Outcome::Replaced {
@@ -238,6 +263,9 @@ impl Reconciler {
                     }
                 }
                 Health::Ready => {
+                    self.reported
+                        .lock()
+                        .remove(&(cluster.id.clone(), node.id.clone()));
                     if node.status != node_status::AVAILABLE || node.recovering {
                         out.push(Outcome::Ready { node: name.clone() });
                     }
@@ -524,6 +552,12 @@ pub fn apply(state: &mut State, settings: &Settings, id: &str, outcomes: &[Outco
                     ));
                 }
             }
+            Outcome::Failed { node, reason } => {
+                events.push((
+                    "",
+                    format!("Cache node {node} failed to start and is being retried: {reason}"),
+                ));
+            }
             Outcome::ParamsApplied { node, params } => {
                 if let Some(n) = cluster.node_mut(node) {
                     Arc::make_mut(&mut n.applied_params).extend(params.iter().cloned());
@@ -675,6 +709,9 @@ mod tests {
             Ok(())
         }
         fn sweep(&self, _: &[(String, String)]) {}
+        fn last_words(&self, _: &str, _: &str) -> Option<String> {
+            Some("bind: address in use".into())
+        }
     }
 
     fn settle(r: &Reconciler, p: &ControlPlane, id: &str, status: &str) {
@@ -948,5 +985,34 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!(f.code, "InvalidParameterValue");
+    }
+
+    #[test]
+    fn a_node_that_dies_before_it_is_available_is_reported_once_and_retried() {
+        let (p, _) = plane();
+        let p = Arc::new(p);
+        let nodes = Arc::new(FakeNodes::default());
+        let r = Reconciler::new(p.clone(), nodes.clone());
+        p.create_cache_cluster(redis("r")).unwrap();
+        r.pass();
+        for round in 0..2 {
+            let pid = p.snapshot().clusters["r"].nodes[0]
+                .process
+                .as_ref()
+                .unwrap()
+                .pid;
+            nodes.alive.lock().insert(pid, false);
+            r.last_start.lock().clear();
+            r.pass();
+            let failures = events(&p)
+                .iter()
+                .filter(|e| e.contains("failed to start"))
+                .count();
+            assert_eq!(failures, 1, "round {round}: {:?}", events(&p));
+        }
+        assert!(events(&p).iter().any(|e| e.ends_with(
+            "Cache node 0001 failed to start and is being retried: bind: address in use"
+        )));
+        settle(&r, &p, "r", "available");
     }
 }
