@@ -94,7 +94,7 @@ impl Table {
     /// Home slot of a hash: bits 16..48 (the low bits pick the shard, the top 16 are the tag)
     /// scaled onto the capacity.
     fn home(&self, hash: u64) -> usize {
-        (((hash >> 16) & 0xffff_ffff) * self.slots.len() as u64 >> 32) as usize
+        ((((hash >> 16) & 0xffff_ffff) * self.slots.len() as u64) >> 32) as usize
     }
 
     fn item_at(&self, idx: usize) -> Option<ItemPtr> {

@@ -409,6 +409,14 @@ impl Engine {
                 return Some(s);
             }
             if self.script_control.busy() {
+                if cmds
+                    .front()
+                    .is_some_and(crate::cmd::scripting::is_shutdown_nosave)
+                {
+                    // Stop the script, then run SHUTDOWN NOSAVE once the lock is free.
+                    self.script_control.kill_for_shutdown();
+                    continue;
+                }
                 while let Some(argv) = cmds.pop_front() {
                     crate::cmd::scripting::busy_reply(&self.script_control, &argv, false, out);
                 }
@@ -487,6 +495,11 @@ impl Engine {
         let mut out = ReplyBuf::new(false);
         s.execute(&mut fake, &Argv::from_slices(args), &mut out);
         out.buf
+    }
+
+    /// Whether a Lua script holds the engine (the node keeps lock waits off its async workers).
+    pub fn script_running(&self) -> bool {
+        self.script_control.running()
     }
 
     pub fn proto_max_bulk_len(&self) -> i64 {

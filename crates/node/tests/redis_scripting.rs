@@ -247,6 +247,10 @@ fn busy_script_and_script_kill() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(saw_busy, "other clients get BUSY while the script runs");
+    // A client connecting now is registered once the script ends, and served then.
+    let mut late = Client::connect(node.addr());
+    late.send(&["PING"]);
+    assert_eq!(other.cmd(&["GET", "x"]), busy, "still busy");
     assert_eq!(
         other.cmd(&["SCRIPT", "KILL"]),
         Frame::Simple(b"OK".to_vec())
@@ -258,6 +262,7 @@ fn busy_script_and_script_kill() {
         String::from_utf8_lossy(&e).starts_with("ERR Script killed by user with SCRIPT KILL...")
     );
     assert_eq!(other.cmd(&["PING"]), Frame::Simple(b"PONG".to_vec()));
+    assert_eq!(late.read(), Frame::Simple(b"PONG".to_vec()));
     assert_eq!(
         other.cmd(&["SCRIPT", "KILL"]),
         Frame::Error(b"NOTBUSY No scripts in execution right now.".to_vec())
@@ -297,4 +302,45 @@ fn busy_script_and_script_kill() {
     );
     assert_eq!(runner.read(), Frame::Int(60000000));
     assert_eq!(other.cmd(&["GET", "w"]), Frame::Bulk(b"1".to_vec()));
+}
+
+/// SHUTDOWN NOSAVE stops a busy script, even one that wrote, and the node shuts down.
+#[test]
+fn shutdown_nosave_stops_a_busy_script() {
+    let node = start_ours(&[]);
+    let mut admin = Client::connect(node.addr());
+    assert_eq!(
+        admin.cmd(&["CONFIG", "SET", "lua-time-limit", "50"]),
+        Frame::Simple(b"OK".to_vec())
+    );
+    let mut runner = Client::connect(node.addr());
+    runner.set_timeout(Duration::from_secs(60));
+    runner.send(&["EVAL", "redis.call('set', 'w', 1) while true do end", "0"]);
+    let mut saw_unkillable = false;
+    for _ in 0..500 {
+        match admin.cmd(&["SCRIPT", "KILL"]) {
+            Frame::Error(e) if e.starts_with(b"UNKILLABLE") => {
+                saw_unkillable = true;
+                break;
+            }
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    assert!(saw_unkillable);
+    admin.send(&["SHUTDOWN", "NOSAVE"]);
+    // The script is stopped: its client gets the kill error (or sees the node close).
+    match runner.try_read() {
+        Some(Frame::Error(e)) => assert!(e.starts_with(b"ERR Script killed")),
+        Some(other) => panic!("unexpected reply {other}"),
+        None => {}
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        node.wait();
+        let _ = tx.send(());
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_secs(30)).is_ok(),
+        "the node shut down"
+    );
 }

@@ -49,6 +49,16 @@ pub fn is_script_command(argv: &Argv) -> bool {
     })
 }
 
+/// Whether `argv` is SHUTDOWN NOSAVE, which Redis honours even while a script is busy.
+pub fn is_shutdown_nosave(argv: &Argv) -> bool {
+    argv.get(0)
+        .is_some_and(|n| n.eq_ignore_ascii_case(b"shutdown"))
+        && argv
+            .iter()
+            .skip(1)
+            .any(|a| a.eq_ignore_ascii_case(b"nosave"))
+}
+
 /// The reply a connection gets for `argv` while another connection's script is busy.
 pub fn busy_reply(control: &ScriptControl, argv: &Argv, resp3: bool, out: &mut Vec<u8>) {
     let is = |i: usize, w: &str| {

@@ -315,7 +315,13 @@ struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.engine.disconnect(self.id);
+        if self.engine.script_running() {
+            // The engine is held by a script: unregister off the async workers.
+            let (engine, id) = (self.engine.clone(), self.id);
+            tokio::task::spawn_blocking(move || engine.disconnect(id));
+        } else {
+            self.engine.disconnect(self.id);
+        }
     }
 }
 
@@ -338,7 +344,16 @@ async fn serve<S>(
         tx,
         pending: pending.clone(),
     });
-    let id = engine.connect(kind, info, outbox);
+    let id = if engine.script_running() {
+        // The engine is held by a script: register off the async workers.
+        let eng = engine.clone();
+        match tokio::task::spawn_blocking(move || eng.connect(kind, info, outbox)).await {
+            Ok(id) => id,
+            Err(_) => return,
+        }
+    } else {
+        engine.connect(kind, info, outbox)
+    };
     let _reg = Registration {
         engine: engine.clone(),
         id,
