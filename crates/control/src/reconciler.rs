@@ -188,17 +188,33 @@ impl Reconciler {
             .map(|g| g.family.clone())
             .unwrap_or_default();
         let entries = discovery_entries(cluster);
+        // Nodes being deleted stop in parallel: each stop waits for its process to exit.
+        let stopped: Vec<Outcome> = std::thread::scope(|scope| {
+            let handles: Vec<_> = cluster
+                .nodes
+                .iter()
+                .filter(|n| n.status == node_status::DELETING)
+                .filter_map(|n| n.process.as_ref().map(|p| (n, p)))
+                .map(|(node, p)| {
+                    scope.spawn(move || match self.provisioner.stop(&cluster.id, &node.id, p) {
+                        Ok(()) => Some(Outcome::Stopped { node: node.id.clone() }),
+                        Err(e) => {
+                            tracing::error!(cluster = %cluster.id, node = %node.id, "stopping node: {e:#}");
+                            None
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().ok().flatten())
+                .collect()
+        });
+        out.extend(stopped);
         for node in &cluster.nodes {
             let name = node.id.clone();
             if node.status == node_status::DELETING {
-                if let Some(p) = &node.process {
-                    if let Err(e) = self.provisioner.stop(&cluster.id, &node.id, p) {
-                        tracing::error!(cluster = %cluster.id, node = %node.id, "stopping node: {e:#}");
-                        continue;
-                    }
-                    out.push(Outcome::Stopped { node: name });
-                }
-                continue;
+                continue; // stopped below, all at once
             }
             let Some(process) = &node.process else {
                 if let Some((process, params)) = self.start(state, cluster, node) {
