@@ -325,3 +325,162 @@ impl Snapshotter {
             .map_err(|e| format!("staging the data: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Engine;
+    use crate::ops::tests::{plane, redis};
+    use crate::provisioner::{DiscoveryEntry, Health, NodeSpec};
+
+    fn rdb_file(path: &Path, keys: usize) {
+        let mut w = rdb::Writer::new(Vec::new()).unwrap();
+        w.select_db(0, None).unwrap();
+        for i in 0..keys {
+            w.entry(
+                format!("k{i}").as_bytes(),
+                &rdb::Value::String(b"v".to_vec()),
+                None,
+            )
+            .unwrap();
+        }
+        std::fs::write(path, w.finish().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_store_keeps_whole_checksummed_files_and_collects_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SnapshotStore::open(dir.path()).unwrap();
+        let src = dir.path().join("src.rdb");
+        rdb_file(&src, 3);
+        assert_eq!(validate_rdb(&src), Ok(3));
+        let (size, sha) = store.put("one", &src).unwrap();
+        assert_eq!(size, std::fs::metadata(&src).unwrap().len());
+        let (p, _) = plane();
+        p.create_cache_cluster(redis("r")).unwrap();
+        let cluster = p.snapshot().clusters["r"].clone();
+        let mut snap = Snapshot {
+            name: "one".into(),
+            status: snapshot_status::AVAILABLE.into(),
+            source: "manual".into(),
+            cluster,
+            node_id: "0001".into(),
+            created: Timestamp(0),
+            copy_of: None,
+            size,
+            sha256: sha,
+        };
+        assert_eq!(store.verified(&snap).unwrap(), store.path("one"));
+        snap.sha256 = "00".into();
+        assert!(store.verified(&snap).unwrap_err().contains("damaged"));
+
+        // Truncated and foreign files are refused by the reader.
+        let bytes = std::fs::read(&src).unwrap();
+        let bad = dir.path().join("bad.rdb");
+        std::fs::write(&bad, &bytes[..bytes.len() - 5]).unwrap();
+        assert!(validate_rdb(&bad).is_err());
+        std::fs::write(&bad, b"not an rdb at all").unwrap();
+        assert!(validate_rdb(&bad).is_err());
+
+        // A failed copy leaves nothing behind.
+        assert!(store.put("two", &dir.path().join("missing.rdb")).is_err());
+        assert!(!store.path("two").exists());
+
+        // Files no record names, and crash leftovers, go.
+        std::fs::write(dir.path().join("snapshots").join(".tmp-1-x.rdb"), b"x").unwrap();
+        let mut state = State::default();
+        state.snapshots.insert("one".into(), snap.clone());
+        store.collect_garbage(&state);
+        let left: Vec<String> = std::fs::read_dir(dir.path().join("snapshots"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left.len(), 2, "{left:?}"); // one.rdb and .staging
+        state.snapshots.clear();
+        store.collect_garbage(&state);
+        assert!(!store.path("one").exists());
+    }
+
+    /// Nodes that cannot save: every snapshot of them fails.
+    struct BrokenDisk;
+
+    impl Provisioner for BrokenDisk {
+        fn start(&self, _: &NodeSpec) -> anyhow::Result<ProcessRecord> {
+            anyhow::bail!("unused")
+        }
+        fn stop(&self, _: &str, _: &str, _: &ProcessRecord) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn health(&self, _: Engine, _: &ProcessRecord) -> Health {
+            Health::Ready
+        }
+        fn set_params(
+            &self,
+            _: Engine,
+            _: &ProcessRecord,
+            _: &[(String, String)],
+        ) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn set_discovery(
+            &self,
+            _: &ProcessRecord,
+            _: u64,
+            _: &[DiscoveryEntry],
+        ) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn sweep(&self, _: &[(String, String)]) {}
+        fn last_words(&self, _: &str, _: &str) -> Option<String> {
+            None
+        }
+        fn save_rdb(&self, _: &str, _: &str, _: &ProcessRecord) -> anyhow::Result<PathBuf> {
+            anyhow::bail!("No space left on device (os error 28)")
+        }
+    }
+
+    #[test]
+    fn a_snapshot_the_node_cannot_write_fails_with_the_event_and_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = plane();
+        let p = Arc::new(p);
+        p.create_cache_cluster(redis("r")).unwrap();
+        p.write(|s, _| {
+            let c = s.clusters.get_mut("r").unwrap();
+            c.status = cluster_status::AVAILABLE.into();
+            for n in &mut c.nodes {
+                n.status = node_status::AVAILABLE.into();
+                n.process = Some(ProcessRecord {
+                    pid: 1,
+                    control_socket: "x".into(),
+                    started: Timestamp(0),
+                });
+            }
+            Ok(())
+        })
+        .unwrap();
+        let worker = Snapshotter::new(p.clone(), Arc::new(BrokenDisk), dir.path()).unwrap();
+        p.create_snapshot(Some("r"), "s", &[]).unwrap();
+        assert_eq!(
+            p.snapshot().clusters["r"].status,
+            cluster_status::SNAPSHOTTING
+        );
+        worker.pass();
+        let s = p.snapshot();
+        assert_eq!(s.snapshots["s"].status, snapshot_status::FAILED);
+        assert_eq!(s.clusters["r"].status, cluster_status::AVAILABLE);
+        let failed = s
+            .events
+            .values()
+            .find(|e| e.name == "ElastiCache:SnapshotFailed")
+            .unwrap();
+        assert!(
+            failed.message.contains("No space left"),
+            "{}",
+            failed.message
+        );
+        assert!(!worker.store.path("s").exists());
+        // A failed snapshot can be deleted.
+        p.delete_snapshot("s").unwrap();
+    }
+}

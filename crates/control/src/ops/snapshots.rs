@@ -551,7 +551,11 @@ impl ControlPlane {
         tags: &[Tag],
     ) -> Result<SnapshotView> {
         self.write(|state, settings| {
-            let id = cluster_id.ok_or_else(|| Fault::missing("CacheClusterId"))?;
+            let id = cluster_id.ok_or_else(|| {
+                Fault::invalid_parameter_combination(
+                    "One of CacheClusterId and ReplicationGroupId must be given.",
+                )
+            })?;
             let cluster = state
                 .clusters
                 .get(&id.to_ascii_lowercase())
