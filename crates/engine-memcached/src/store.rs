@@ -342,12 +342,14 @@ impl Store {
         if need > limit {
             return Err(());
         }
+        // Shards with nothing to give (empty, or every item read since the hand last passed)
+        // are skipped; two fruitless rounds mean the store is empty.
         let mut idle_shards = 0;
         while self.used.load(Relaxed) + need > limit {
             if self.error_on_memory_exhausted.load(Relaxed) && need > 0 {
                 return Err(());
             }
-            if idle_shards >= SHARDS {
+            if idle_shards >= 2 * SHARDS {
                 return Err(());
             }
             let i = self.evict_hand.fetch_add(1, Relaxed) & (SHARDS - 1);
