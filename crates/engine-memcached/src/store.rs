@@ -324,8 +324,14 @@ impl Store {
         }
         let view = self.view(item, bits & BIT_FETCHED != 0);
         if !opts.no_bump {
-            item.set_bits(bits | BIT_FETCHED | BIT_REFERENCED);
-            item.set_time(now);
+            // Write only what changes: a hot item's cache line then stays clean.
+            let bumped = bits | BIT_FETCHED | BIT_REFERENCED;
+            if bumped != bits {
+                item.set_bits(bumped);
+            }
+            if item.time() != now {
+                item.set_time(now);
+            }
         }
         Ok(f(&view))
     }
