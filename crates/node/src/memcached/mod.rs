@@ -133,22 +133,9 @@ pub fn start(args: NodeArgs) -> anyhow::Result<Handle> {
     let threads = settings.num_threads;
     let backlog = settings.backlog_queue_limit;
 
-    // SO_REUSEPORT would let us share a port another process already listens on: make sure
-    // an explicit port is free first, as a plain bind would.
-    if args.port() != 0 {
-        for ip in &args.bind {
-            let addr = SocketAddr::new(*ip, args.port());
-            let probe = socket2::Socket::new(
-                socket2::Domain::for_address(addr),
-                socket2::Type::STREAM,
-                None,
-            )?;
-            probe.set_reuse_address(true)?;
-            probe
-                .bind(&addr.into())
-                .with_context(|| format!("binding {addr}: address in use"))?;
-        }
-    }
+    // Every listener sets SO_REUSEPORT, also across processes on purpose: the memcached
+    // configuration endpoint is one address that all nodes of a cluster listen on (DESIGN.md,
+    // "Endpoints without DNS"), so a client lands on some live node.
     // Bind worker 0's listeners first: with port 0 they pick the port the others share.
     let mut per_worker: Vec<Vec<std::net::TcpListener>> = Vec::new();
     let mut addrs = Vec::new();
