@@ -6,12 +6,15 @@
 //! never recount arguments or test those conditions themselves.
 
 pub mod bits;
+pub mod dump;
 pub mod geo;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
 pub mod multi;
 pub mod pubsub_cmds;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -437,6 +440,17 @@ pub static TABLE: &[CommandSpec] = &[
     c!("acl", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
     c!("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::latency),
     c!("module", -2, ADMIN | NOSCRIPT, 0, 0, 0, "server", server::module),
+    // HyperLogLog, DUMP/RESTORE and scripting (handlers in hyperloglog.rs, dump.rs, scripting.rs)
+    c!("pfadd", -2, WDF, 1, 1, 1, "hyperloglog", hyperloglog::pfadd),
+    c!("pfcount", -2, R | MAY_REPLICATE, 1, -1, 1, "hyperloglog", hyperloglog::pfcount),
+    c!("pfmerge", -2, WD, 1, -1, 1, "hyperloglog", hyperloglog::pfmerge),
+    c!("dump", 2, R | RANDOM, 1, 1, 1, "generic", dump::dump),
+    c!("restore", -4, WD, 1, 1, 1, "generic", dump::restore),
+    c!("eval", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::eval),
+    c!("evalsha", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::evalsha),
+    c!("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | READONLY | STALE, 0, 0, 0, "scripting", scripting::eval_ro),
+    c!("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | READONLY | STALE, 0, 0, 0, "scripting", scripting::evalsha_ro),
+    c!("script", -2, NOSCRIPT | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::script),
     c!("lolwut", -1, READONLY | FAST, 0, 0, 0, "server", server::lolwut),
 ];
 
