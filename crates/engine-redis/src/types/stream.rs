@@ -1,0 +1,168 @@
+//! Streams: entries ordered by ID in a `BTreeMap`, plus consumer groups with their pending
+//! entries lists (redis's t_stream.c keeps the same information in a radix tree of listpacks).
+
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl StreamId {
+    pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
+    pub const MAX: StreamId = StreamId {
+        ms: u64::MAX,
+        seq: u64::MAX,
+    };
+
+    pub fn to_bytes(self) -> Vec<u8> {
+        format!("{}-{}", self.ms, self.seq).into_bytes()
+    }
+
+    /// The next ID after this one (`None` past the maximum).
+    pub fn next(self) -> Option<StreamId> {
+        if self.seq < u64::MAX {
+            Some(StreamId {
+                ms: self.ms,
+                seq: self.seq + 1,
+            })
+        } else if self.ms < u64::MAX {
+            Some(StreamId {
+                ms: self.ms + 1,
+                seq: 0,
+            })
+        } else {
+            None
+        }
+    }
+
+    pub fn prev(self) -> Option<StreamId> {
+        if self.seq > 0 {
+            Some(StreamId {
+                ms: self.ms,
+                seq: self.seq - 1,
+            })
+        } else if self.ms > 0 {
+            Some(StreamId {
+                ms: self.ms - 1,
+                seq: u64::MAX,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Parses `ms-seq` or `ms` (missing seq = `default_seq`).
+    pub fn parse(s: &[u8], default_seq: u64) -> Option<StreamId> {
+        let st = std::str::from_utf8(s).ok()?;
+        match st.split_once('-') {
+            Some((a, b)) => Some(StreamId {
+                ms: a.parse().ok()?,
+                seq: b.parse().ok()?,
+            }),
+            None => Some(StreamId {
+                ms: st.parse().ok()?,
+                seq: default_seq,
+            }),
+        }
+    }
+}
+
+pub type Fields = Vec<(Box<[u8]>, Box<[u8]>)>;
+
+#[derive(Clone, Debug)]
+pub struct PendingEntry {
+    pub consumer: Vec<u8>,
+    pub delivery_time: i64,
+    pub delivery_count: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Consumer {
+    pub seen_time: i64,
+    pub pending: std::collections::BTreeSet<StreamId>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Group {
+    pub last_id: StreamId,
+    pub entries_read: Option<u64>,
+    pub pel: BTreeMap<StreamId, PendingEntry>,
+    pub consumers: BTreeMap<Vec<u8>, Consumer>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Stream {
+    pub entries: BTreeMap<StreamId, Fields>,
+    pub last_id: StreamId,
+    pub max_deleted: StreamId,
+    pub entries_added: u64,
+    pub groups: BTreeMap<Vec<u8>, Group>,
+}
+
+impl Stream {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn first_id(&self) -> StreamId {
+        self.entries.keys().next().copied().unwrap_or_default()
+    }
+
+    pub fn approx_bytes(&self) -> usize {
+        self.entries
+            .values()
+            .map(|f| 32 + f.iter().map(|(a, b)| a.len() + b.len() + 32).sum::<usize>())
+            .sum()
+    }
+
+    /// Removes entries per MAXLEN/MINID. Approximate trimming (`~`) removes only whole blocks of
+    /// `node_size` entries, like redis removing whole listpack nodes; `limit` caps the removals.
+    pub fn trim(
+        &mut self,
+        maxlen: Option<usize>,
+        minid: Option<StreamId>,
+        approx: bool,
+        limit: usize,
+        node_size: usize,
+    ) -> usize {
+        let mut victims: Vec<StreamId> = Vec::new();
+        if let Some(max) = maxlen {
+            let excess = self.entries.len().saturating_sub(max);
+            let n = if approx {
+                excess / node_size.max(1) * node_size.max(1)
+            } else {
+                excess
+            };
+            victims.extend(self.entries.keys().take(n).copied());
+        } else if let Some(min) = minid {
+            let below: Vec<StreamId> = self.entries.range(..min).map(|(k, _)| *k).collect();
+            let n = if approx {
+                below.len() / node_size.max(1) * node_size.max(1)
+            } else {
+                below.len()
+            };
+            victims.extend(below.into_iter().take(n));
+        }
+        if limit > 0 {
+            victims.truncate(limit);
+        }
+        for v in &victims {
+            self.entries.remove(v);
+        }
+        victims.len()
+    }
+
+    /// Entries after `from` not yet read by the group, as `entries_read` counts them (lag).
+    pub fn lag(&self, g: &Group) -> Option<u64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        g.entries_read.map(|r| self.entries_added.saturating_sub(r))
+    }
+}
