@@ -1,8 +1,8 @@
 //! Stream commands (redis's t_stream.c): XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XREAD,
 //! XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM, XINFO.
 //!
-//! Not yet: the BLOCK option of XREAD/XREADGROUP waits only when data is absent at call time is
-//! answered immediately as a timeout (null), i.e. it does not block.
+//! XREAD/XREADGROUP BLOCK use the same blocked-client machinery as BLPOP (see `blocking.rs`):
+//! XADD marks the key ready and the waiter is served in blocking order.
 
 use super::{err, CmdResult, Ctx, Error, NOT_INT, SYNTAX};
 use crate::notify::STREAM;
@@ -200,6 +200,7 @@ pub fn xadd(ctx: &mut Ctx) -> CmdResult {
         s.trim(trim.maxlen, trim.minid, trim.approx, limit, NODE_SIZE);
     }
     ctx.modified(db, &a[1], STREAM, "xadd");
+    ctx.signal_ready(db, &a[1]);
     ctx.out.bulk(&id.to_bytes());
     Ok(())
 }
@@ -316,6 +317,8 @@ pub fn xtrim(ctx: &mut Ctx) -> CmdResult {
 /// Parses `[COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...` from `i`.
 struct ReadArgs {
     count: Option<usize>,
+    /// BLOCK milliseconds (0 = forever).
+    block: Option<i64>,
     noack: bool,
     keys: Vec<Vec<u8>>,
     ids: Vec<Vec<u8>>,
@@ -325,6 +328,7 @@ fn parse_read(ctx: &Ctx, mut i: usize, group: bool) -> Result<ReadArgs, Error> {
     let a = ctx.argv;
     let mut r = ReadArgs {
         count: None,
+        block: None,
         noack: false,
         keys: Vec::new(),
         ids: Vec::new(),
@@ -343,6 +347,7 @@ fn parse_read(ctx: &Ctx, mut i: usize, group: bool) -> Result<ReadArgs, Error> {
                 if n < 0 {
                     return err("ERR timeout is negative");
                 }
+                r.block = Some(n);
                 i += 2;
             }
             "noack" if group => {
@@ -392,8 +397,120 @@ pub fn xread(ctx: &mut Ctx) -> CmdResult {
             results.push((k.clone(), items));
         }
     }
+    if results.is_empty() {
+        if let Some(ms) = r.block {
+            if ctx.srv.call_depth == 0 && ctx.client.multi.is_none() {
+                let mut after = Vec::new();
+                for (k, idarg) in r.keys.iter().zip(&r.ids) {
+                    let last = ctx
+                        .srv
+                        .ks
+                        .get_stream(db, k)?
+                        .map_or(StreamId::MIN, |s| s.last_id);
+                    after.push(if &idarg[..] == b"$" || &idarg[..] == b"+" {
+                        last
+                    } else {
+                        parse_id(idarg, 0)?
+                    });
+                }
+                let op = crate::blocking::BlockOp::XRead {
+                    after,
+                    count: r.count.unwrap_or(usize::MAX),
+                };
+                return block(ctx, r.keys, op, ms);
+            }
+        }
+    }
     reply_read(ctx, results);
     Ok(())
+}
+
+fn block(ctx: &mut Ctx, keys: Vec<Vec<u8>>, op: crate::blocking::BlockOp, ms: i64) -> CmdResult {
+    let deadline = if ms == 0 {
+        None
+    } else {
+        Some(ctx.srv.ks.now + ms)
+    };
+    let b = crate::blocking::Blocked {
+        db: ctx.db(),
+        keys: keys.into_iter().map(Vec::into_boxed_slice).collect(),
+        op,
+        deadline,
+    };
+    ctx.srv.blocking.block(ctx.client, b);
+    Ok(())
+}
+
+/// Serves a blocked XREAD or XREADGROUP on `key`; false if there is nothing for it yet.
+pub fn serve_blocked(
+    srv: &mut crate::server::Server,
+    client: &mut crate::client::Client,
+    db: usize,
+    key: &[u8],
+    op: &crate::blocking::BlockOp,
+    keys: &[Box<[u8]>],
+    out: &mut resp::ReplyBuf,
+) -> bool {
+    use crate::blocking::BlockOp;
+    let now = srv.ks.now;
+    let items: Vec<(StreamId, Fields)> = match op {
+        BlockOp::XRead { after, count } => {
+            let Some(i) = keys.iter().position(|k| &k[..] == key) else {
+                return false;
+            };
+            let Ok(Some(s)) = srv.ks.get_stream(db, key) else {
+                return false;
+            };
+            let Some(from) = after[i].next() else {
+                return false;
+            };
+            s.entries
+                .range(from..)
+                .take(*count)
+                .map(|(k, v)| (*k, v.clone()))
+                .collect()
+        }
+        BlockOp::XReadGroup {
+            group,
+            consumer,
+            count,
+            noack,
+        } => {
+            let Ok(Some(s)) = srv.ks.get_stream_mut(db, key) else {
+                return false;
+            };
+            let (entries, added) = (&s.entries, s.entries_added);
+            let Some(g) = s.groups.get_mut(group) else {
+                return false;
+            };
+            g.deliver_new(entries, added, consumer, *count, *noack, now)
+        }
+        _ => return false,
+    };
+    if items.is_empty() {
+        return false;
+    }
+    if matches!(op, BlockOp::XReadGroup { .. }) {
+        super::modified(srv, client, db, key, STREAM, "xreadgroup");
+    }
+    if out.resp3 {
+        out.map(1);
+    } else {
+        out.array(1);
+        out.array(2);
+    }
+    out.bulk(key);
+    out.array(items.len());
+    for (id, f) in items {
+        out.array(2);
+        out.bulk(&id.to_bytes());
+        out.array(f.len() * 2);
+        for (a, b) in &f {
+            out.bulk(a);
+            out.bulk(b);
+        }
+    }
+    true
 }
 
 fn reply_read(ctx: &mut Ctx, results: ReadReply) {
@@ -613,44 +730,15 @@ pub fn xreadgroup(ctx: &mut Ctx) -> CmdResult {
         c.seen_time = now;
         let mut items: Vec<(StreamId, Option<Fields>)> = Vec::new();
         if &idarg[..] == b">" {
-            let Some(from) = g.last_id.next() else {
-                continue;
-            };
-            let new: Vec<(StreamId, Fields)> = entries
-                .range(from..)
-                .take(r.count.unwrap_or(usize::MAX))
-                .map(|(k, v)| (*k, v.clone()))
-                .collect();
-            for (id, f) in new {
-                g.last_id = id;
-                g.entries_read = Some(
-                    g.entries_read
-                        .map_or(entries_added, |e| e + 1)
-                        .min(entries_added),
-                );
-                if !r.noack {
-                    if let Some(old) = g.pel.get(&id) {
-                        let prev = old.consumer.clone();
-                        if let Some(pc) = g.consumers.get_mut(&prev) {
-                            pc.pending.remove(&id);
-                        }
-                    }
-                    g.pel.insert(
-                        id,
-                        PendingEntry {
-                            consumer: consumer.clone(),
-                            delivery_time: now,
-                            delivery_count: 1,
-                        },
-                    );
-                    g.consumers
-                        .get_mut(&consumer)
-                        .expect("created")
-                        .pending
-                        .insert(id);
-                }
-                items.push((id, Some(f)));
-            }
+            let new = g.deliver_new(
+                entries,
+                entries_added,
+                &consumer,
+                r.count.unwrap_or(usize::MAX),
+                r.noack,
+                now,
+            );
+            items.extend(new.into_iter().map(|(id, f)| (id, Some(f))));
             if !items.is_empty() {
                 touched.push(k.clone());
             }
@@ -672,6 +760,19 @@ pub fn xreadgroup(ctx: &mut Ctx) -> CmdResult {
     }
     for k in touched {
         ctx.modified(db, &k, STREAM, "xreadgroup");
+    }
+    if results.is_empty() && r.ids.iter().all(|i| &i[..] == b">") {
+        if let Some(ms) = r.block {
+            if ctx.srv.call_depth == 0 && ctx.client.multi.is_none() {
+                let op = crate::blocking::BlockOp::XReadGroup {
+                    group,
+                    consumer,
+                    count: r.count.unwrap_or(usize::MAX),
+                    noack: r.noack,
+                };
+                return block(ctx, r.keys, op, ms);
+            }
+        }
     }
     if results.is_empty() {
         ctx.out.null_array();

@@ -101,6 +101,64 @@ pub struct Stream {
     pub groups: BTreeMap<Vec<u8>, Group>,
 }
 
+impl Group {
+    /// XREADGROUP `>`: hands the entries after the group's last ID to `consumer`, recording them
+    /// as pending (unless `noack`).
+    pub fn deliver_new(
+        &mut self,
+        entries: &BTreeMap<StreamId, Fields>,
+        entries_added: u64,
+        consumer: &[u8],
+        count: usize,
+        noack: bool,
+        now: i64,
+    ) -> Vec<(StreamId, Fields)> {
+        self.consumers
+            .entry(consumer.to_vec())
+            .or_default()
+            .seen_time = now;
+        let Some(from) = self.last_id.next() else {
+            return Vec::new();
+        };
+        let new: Vec<(StreamId, Fields)> = entries
+            .range(from..)
+            .take(count)
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        for (id, _) in &new {
+            self.last_id = *id;
+            self.entries_read = Some(
+                self.entries_read
+                    .map_or(entries_added, |e| e + 1)
+                    .min(entries_added),
+            );
+            if noack {
+                continue;
+            }
+            if let Some(old) = self.pel.get(id) {
+                let prev = old.consumer.clone();
+                if let Some(pc) = self.consumers.get_mut(&prev) {
+                    pc.pending.remove(id);
+                }
+            }
+            self.pel.insert(
+                *id,
+                PendingEntry {
+                    consumer: consumer.to_vec(),
+                    delivery_time: now,
+                    delivery_count: 1,
+                },
+            );
+            self.consumers
+                .entry(consumer.to_vec())
+                .or_default()
+                .pending
+                .insert(*id);
+        }
+        new
+    }
+}
+
 impl Stream {
     pub fn len(&self) -> usize {
         self.entries.len()
