@@ -597,7 +597,15 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
             ctx.modified(db, &a[2], STREAM, "xgroup-create");
             ctx.out.ok();
         }
-        "setid" if a.len() >= 5 => {
+        "setid" if a.len() == 5 || a.len() == 7 => {
+            let entries_read = if a.len() == 7 {
+                if !eq_ignore_case(&a[5], "entriesread") {
+                    return err(SYNTAX);
+                }
+                Some(parse_i64(&a[6]).ok_or(Error::msg(NOT_INT))?.max(0) as u64)
+            } else {
+                None
+            };
             let s = ctx
                 .srv
                 .ks
@@ -613,7 +621,7 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
                 .get_mut(&a[3][..])
                 .ok_or_else(|| nogroup(&a[2], &a[3], ""))?;
             g.last_id = last;
-            g.entries_read = None;
+            g.entries_read = entries_read;
             ctx.modified(db, &a[2], STREAM, "xgroup-setid");
             ctx.out.ok();
         }

@@ -190,23 +190,28 @@ impl Stream {
         node_size: usize,
     ) -> usize {
         let mut victims: Vec<StreamId> = Vec::new();
-        if let Some(max) = maxlen {
-            let excess = self.entries.len().saturating_sub(max);
-            let n = if approx {
-                excess / node_size.max(1) * node_size.max(1)
-            } else {
-                excess
-            };
-            victims.extend(self.entries.keys().take(n).copied());
-        } else if let Some(min) = minid {
-            let below: Vec<StreamId> = self.entries.range(..min).map(|(k, _)| *k).collect();
-            let n = if approx {
-                below.len() / node_size.max(1) * node_size.max(1)
-            } else {
-                below.len()
-            };
-            victims.extend(below.into_iter().take(n));
-        }
+        let len = self.entries.len();
+        let wanted = match (maxlen, minid) {
+            (Some(max), _) => len.saturating_sub(max),
+            (None, Some(min)) => self.entries.range(..min).count(),
+            _ => 0,
+        };
+        let n = if approx {
+            // Whole nodes only: entries fill nodes of `node_size` in insertion order, so the
+            // head node holds what is left of its block; remove nodes while they fit.
+            let node = node_size.max(1);
+            let first_index = (self.entries_added as usize).saturating_sub(len);
+            let mut head = (node - first_index % node).min(len);
+            let mut removed = 0;
+            while head > 0 && removed + head <= wanted {
+                removed += head;
+                head = node.min(len - removed);
+            }
+            removed
+        } else {
+            wanted
+        };
+        victims.extend(self.entries.keys().take(n).copied());
         if limit > 0 {
             victims.truncate(limit);
         }
@@ -216,11 +221,43 @@ impl Stream {
         victims.len()
     }
 
-    /// Entries after `from` not yet read by the group, as `entries_read` counts them (lag).
-    pub fn lag(&self, g: &Group) -> Option<u64> {
+    /// Logical position of `id` among all entries ever added, when it can be known
+    /// (redis's `streamEstimateDistanceFromFirstEverEntry`).
+    pub fn estimate_read(&self, id: StreamId) -> Option<u64> {
         if self.entries_added == 0 {
             return Some(0);
         }
-        g.entries_read.map(|r| self.entries_added.saturating_sub(r))
+        if (self.entries.is_empty() && id <= self.last_id) || id == self.last_id {
+            return Some(self.entries_added);
+        }
+        if id > self.last_id {
+            return None;
+        }
+        let first = self.first_id();
+        if self.max_deleted == StreamId::MIN || self.max_deleted < first {
+            if id < first {
+                return Some(self.entries_added - self.len() as u64);
+            }
+            if id == first {
+                return Some(self.entries_added - self.len() as u64 + 1);
+            }
+        }
+        None
+    }
+
+    /// Entries the group has not read yet (XINFO `lag`), possibly negative, or unknown.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        let tombstones = self.max_deleted != StreamId::MIN && self.max_deleted > g.last_id;
+        match g.entries_read {
+            Some(r) if !tombstones && g.last_id >= self.first_id() => {
+                Some(self.entries_added as i64 - r as i64)
+            }
+            _ => self
+                .estimate_read(g.last_id)
+                .map(|r| self.entries_added as i64 - r as i64),
+        }
     }
 }
