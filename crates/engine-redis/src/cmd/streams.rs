@@ -1244,7 +1244,7 @@ pub fn xinfo(ctx: &mut Ctx) -> CmdResult {
                 }
                 ctx.out.bulk(b"lag");
                 match s.lag(g) {
-                    Some(n) => ctx.out.int(n as i64),
+                    Some(n) => ctx.out.int(n),
                     None => ctx.out.null(),
                 }
                 ctx.out.bulk(b"pel-count");
@@ -1302,7 +1302,7 @@ pub fn xinfo(ctx: &mut Ctx) -> CmdResult {
                 }
                 ctx.out.bulk(b"lag");
                 match s.lag(g) {
-                    Some(n) => ctx.out.int(n as i64),
+                    Some(n) => ctx.out.int(n),
                     None => ctx.out.null(),
                 }
             }
