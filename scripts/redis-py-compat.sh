@@ -20,8 +20,6 @@ SRC=${TARBALL%.tar.gz}
 [ -d "$SRC" ] || tar -xzf "$TARBALL" -C "$WORK"
 python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
 python3 -c "import packaging" 2>/dev/null || python3 -m pip install -q packaging
-# A test that hangs (a blocking command never answered) must fail, not stall the run.
-python3 -c "import pytest_timeout" 2>/dev/null || python3 -m pip install -q pytest-timeout
 
 cargo build -q -p ferrocache
 BIN=$ROOT/target/debug/ferrocache
@@ -40,7 +38,7 @@ done
 
 run() { # name port
   (cd "$SRC" && timeout 1200 python3 -m pytest tests/test_commands.py -p no:cacheprovider -q -rA \
-      --redis-url="redis://127.0.0.1:$2/0" -o addopts="" --timeout=20) >"$WORK/$1.txt" 2>&1 || true
+      --redis-url="redis://127.0.0.1:$2/0" -o addopts="") >"$WORK/$1.txt" 2>&1 || true
   grep -E '^PASSED ' "$WORK/$1.txt" | sed 's/^PASSED //' | sort >"$WORK/$1.passed"
 }
 run redis "$RPORT"
