@@ -217,6 +217,8 @@ class Gen:
                     doc += "; one of %s" % ", ".join("`%s`" % v for v in enum)
                 if m.get("deprecated"):
                     doc += " (deprecated in the model)"
+                if self.result_list(name, m["shape"]):
+                    doc += " (sent as an empty list when `None`)"
                 out.append(doc + ".\n")
                 out.append("    pub %s: %s,\n" % (snake(mname), self.field_type(shape, mname)))
             out.append("}\n\n")
@@ -283,9 +285,17 @@ class Gen:
         # `value` is a reference; a plain field (`self.x`) is passed by value as is.
         return "w.%s(%s, %s)" % (t, json.dumps(wire), value[1:] if value.startswith("&") else "*" + value)
 
+    def result_list(self, struct_name, member_shape):
+        """A list member of an operation's output shape (or of `EngineDefaults`, which holds
+        DescribeEngineDefaultParameters' result): always on the wire, even when `None`."""
+        outputs = {op["output"]["shape"] for op in self.ops.values() if "output" in op} | {"EngineDefaults"}
+        return struct_name in outputs and self.shapes[member_shape]["type"] == "list"
+
     def gen_write(self):
         out = [STAMP, "//! The XML writer for every output shape: members in model order, absent `Option`s omitted,\n"
-               "//! list elements named by the model's `locationName` (or `member`).\n\n",
+               "//! list elements named by the model's `locationName` (or `member`). The result lists of an\n"
+               "//! operation (`CacheClusters`, `TagList`, …) are always sent, empty when `None`, as AWS does:\n"
+               "//! botocore leaves an absent list out of the parsed dict, where callers index it.\n\n",
                "use super::types::*;\nuse crate::xml::{WriteXml, XmlWriter};\n\n"]
         for name in sorted(self.output_structs):
             shape = self.shapes[name]
@@ -297,6 +307,8 @@ class Gen:
                 field = "self.%s" % snake(mname)
                 if self.always_present(shape, mname):
                     out.append("        %s;\n" % self.write_expr(m["shape"], wire, "&" + field))
+                elif self.result_list(name, m["shape"]):
+                    out.append("        %s;\n" % self.write_expr(m["shape"], wire, "%s.as_deref().unwrap_or_default()" % field))
                 else:
                     out.append("        if let Some(v) = &%s {\n            %s;\n        }\n" % (field, self.write_expr(m["shape"], wire, "v")))
             out.append("    }\n}\n\n")
@@ -393,10 +405,71 @@ class Gen:
         out.append("        }\n    }\n}\n")
         return "".join(out)
 
+    # -- samples -------------------------------------------------------------------------------
+
+    def sample_expr(self, shape_name, token, numbers):
+        """A Rust expression of a deterministic sample value; strings are the member's dotted
+        name (so a value lost by a client names itself), numbers unique per member."""
+        shape = self.shapes[shape_name]
+        t = shape["type"]
+        if t == "structure":
+            return "%s::sample()" % shape_name
+        if t == "list":
+            elem = shape["member"]["shape"]
+            return "vec![%s, %s]" % (self.sample_expr(elem, token + "[0]", numbers), self.sample_expr(elem, token + "[1]", numbers))
+        if t == "string":
+            if shape.get("enum"):
+                return "%s.to_string()" % json.dumps(shape["enum"][0])
+            return "%s.to_string()" % json.dumps(token)
+        if t == "boolean":
+            return "true"
+        n = numbers.setdefault(token, 1000 + len(numbers))
+        if t in ("integer", "long"):
+            return str(n)
+        if t == "double":
+            return "%d.5" % n
+        if t == "timestamp":
+            return "crate::Timestamp::from_unix_timestamp(%d).expect(\"valid\") + time::Duration::milliseconds(%d)" % (1_700_000_000 + n, n % 1000)
+        raise ValueError(t)
+
+    def gen_samples(self):
+        out = [STAMP, "//! Fully populated, deterministic outputs for every operation (feature `samples`), for\n"
+               "//! contract tests that check a client reads back every member: each string is its member's\n"
+               "//! dotted name, each number unique, each list two elements long, each boolean `true`.\n\n",
+               "use super::types::*;\nuse crate::Output;\n\n"]
+        # Shapes are trees here (no recursion), so `sample()` calls terminate.
+        def check_acyclic(name, stack):
+            shape = self.shapes[name]
+            kids = [m["shape"] for m in shape.get("members", {}).values()] + ([shape["member"]["shape"]] if "member" in shape else [])
+            for k in kids:
+                if k in stack:
+                    raise SystemExit("recursive shape %s" % k)
+                check_acyclic(k, stack | {k})
+        numbers = {}
+        for name in sorted(self.output_structs):
+            check_acyclic(name, {name})
+            shape = self.shapes[name]
+            out.append("impl %s {\n    /// A fully populated sample value.\n    pub fn sample() -> Self {\n        Self {\n" % name)
+            for mname, m in shape["members"].items():
+                expr = self.sample_expr(m["shape"], "%s.%s" % (name, mname), numbers)
+                if not self.always_present(shape, mname):
+                    expr = "Some(%s)" % expr
+                out.append("            %s: %s,\n" % (snake(mname), expr))
+            out.append("        }\n    }\n}\n\n")
+        out.append("/// The sample output of `action`, `None` for an unknown action.\npub fn output(action: &str) -> Option<Output> {\n    Some(match action {\n")
+        for name, op in self.ops.items():
+            if "output" in op:
+                out.append("        %s => Output::%s(%s::sample()),\n" % (json.dumps(name), name, op["output"]["shape"]))
+            else:
+                out.append("        %s => Output::%s,\n" % (json.dumps(name), name))
+        out.append("        _ => return None,\n    })\n}\n")
+        return "".join(out)
+
     def files(self):
         return {
             "mod.rs": STAMP + "//! Code generated from the ElastiCache model; see `scripts/gen-api-model.py`.\n\n"
-            "pub mod bind;\npub mod fault_code;\npub mod operation;\npub mod types;\npub mod write;\n",
+            "pub mod bind;\npub mod fault_code;\npub mod operation;\n#[cfg(feature = \"samples\")]\npub mod samples;\npub mod types;\npub mod write;\n",
+            "samples.rs": self.gen_samples(),
             "types.rs": self.gen_types(),
             "bind.rs": self.gen_bind(),
             "write.rs": self.gen_write(),
@@ -418,13 +491,31 @@ def rustfmt(text):
     return r.stdout.decode()
 
 
+def fuzz_dictionary(gen):
+    """libFuzzer dictionary for the form binder: every input member and list element name, so the
+    fuzzer builds keys that reach deep into the shapes."""
+    words = {"Action=", "Version=2015-02-02", "&", "=", ".", ".1", ".2", "true", "false"}
+    words |= {"Action=%s" % op for op in gen.ops}
+    for name in gen.input_structs:
+        for mname, m in gen.shapes[name]["members"].items():
+            words.add(m.get("locationName", mname))
+            target = gen.shapes[m["shape"]]
+            if target["type"] == "list":
+                words.add(target["member"].get("locationName", "member"))
+            for v in target.get("enum", []):
+                words.add(v)
+    return "# @generated by scripts/gen-api-model.py: do not edit.\n" + "".join("%s\n" % json.dumps(w) for w in sorted(words))
+
+
 def generate(check):
     with open(MODEL) as f:
         model = json.load(f)
-    files = {name: rustfmt(text) for name, text in Gen(model).files().items()}
+    gen = Gen(model)
+    files = {name: rustfmt(text) for name, text in gen.files().items()}
+    files["../../fuzz/form_binder.dict"] = fuzz_dictionary(gen)
     stale = []
     for name, text in files.items():
-        path = os.path.join(OUT_DIR, name)
+        path = os.path.normpath(os.path.join(OUT_DIR, name))
         old = open(path).read() if os.path.exists(path) else None
         if old != text:
             stale.append(path)

@@ -33,6 +33,11 @@ const ENVELOPE_KEYS: &[&str] = &[
     "Expires",
 ];
 
+/// Deepest key accepted. The deepest keys of the model have 6 segments
+/// (`NodeGroupConfiguration.NodeGroupConfiguration.1.ReplicaAvailabilityZones.AvailabilityZone.1`);
+/// the bound keeps a hostile `a.a.a…` key from building a tree deep enough to overflow the stack.
+const MAX_KEY_DEPTH: usize = 12;
+
 /// One node of the parameter tree.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Node {
@@ -127,14 +132,31 @@ fn join(path: &str, name: &str) -> String {
 }
 
 fn unknown(key: &str) -> Fault {
-    Fault::invalid_parameter_value(format!("Unrecognized parameter: {key}"))
+    Fault::invalid_parameter_value(format!("Unrecognized parameter: {}", shown(key)))
+}
+
+/// `InvalidParameterValue` for a value that is not of the member's type.
+fn bad_value(value: &str, path: &str, expected: &str) -> Fault {
+    Fault::invalid_parameter_value(format!(
+        "Invalid value '{}' for parameter {path}: must be {expected}",
+        shown(value)
+    ))
+}
+
+/// Client text echoed in a fault message, cut short so a huge key or value is not sent back whole.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 128;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &text[..cut]).into(),
+        None => text.into(),
+    }
 }
 
 impl Node {
     fn insert(&mut self, key: &str, value: String) -> Result<(), Fault> {
         let mut node = self;
-        for segment in key.split('.') {
-            if segment.is_empty() {
+        for (depth, segment) in key.split('.').enumerate() {
+            if segment.is_empty() || depth >= MAX_KEY_DEPTH {
                 return Err(unknown(key));
             }
             node = node.children.entry(segment.to_string()).or_default();
@@ -228,20 +250,17 @@ pub fn enumerated(node: &Node, path: &str, allowed: &[&str]) -> Result<String, F
     if allowed.contains(&v) {
         Ok(v.to_string())
     } else {
-        Err(Fault::invalid_parameter_value(format!(
-            "Invalid value '{v}' for parameter {path}: must be one of {}",
-            allowed.join(", ")
-        )))
+        Err(bad_value(
+            v,
+            path,
+            &format!("one of {}", allowed.join(", ")),
+        ))
     }
 }
 
 fn parsed<T: std::str::FromStr>(node: &Node, path: &str, kind: &str) -> Result<T, Fault> {
     let v = node.scalar(path)?;
-    v.trim().parse().map_err(|_| {
-        Fault::invalid_parameter_value(format!(
-            "Invalid value '{v}' for parameter {path}: must be {kind}"
-        ))
-    })
+    v.trim().parse().map_err(|_| bad_value(v, path, kind))
 }
 
 /// A 32-bit integer member.
@@ -274,9 +293,7 @@ pub fn boolean(node: &Node, path: &str) -> Result<bool, Fault> {
     } else if v.eq_ignore_ascii_case("false") {
         Ok(false)
     } else {
-        Err(Fault::invalid_parameter_value(format!(
-            "Invalid value '{v}' for parameter {path}: must be true or false"
-        )))
+        Err(bad_value(v, path, "true or false"))
     }
 }
 
@@ -284,11 +301,7 @@ pub fn boolean(node: &Node, path: &str) -> Result<bool, Fault> {
 /// value without a zone is read as UTC.
 pub fn timestamp(node: &Node, path: &str) -> Result<Timestamp, Fault> {
     let v = node.scalar(path)?;
-    parse_timestamp(v).ok_or_else(|| {
-        Fault::invalid_parameter_value(format!(
-            "Invalid value '{v}' for parameter {path}: must be an ISO 8601 timestamp"
-        ))
-    })
+    parse_timestamp(v).ok_or_else(|| bad_value(v, path, "an ISO 8601 timestamp"))
 }
 
 /// Parses a request timestamp (see [`timestamp`]).
@@ -466,5 +479,15 @@ mod tests {
             Params::decode(&[b"A..b=1"]).unwrap_err().message,
             "Unrecognized parameter: A..b"
         );
+    }
+
+    #[test]
+    fn hostile_depth_is_refused_before_building_a_tree() {
+        let key = vec!["a"; 200_000].join(".");
+        let e = Params::decode(&[format!("{key}=1").as_bytes()]).unwrap_err();
+        assert_eq!(e.code, FaultCode::InvalidParameterValueException);
+        assert!(e.message.len() < 200, "{}", e.message.len());
+        let ok = ["a"; MAX_KEY_DEPTH].join(".");
+        assert!(Params::decode(&[format!("{ok}=1").as_bytes()]).is_ok());
     }
 }

@@ -69,6 +69,10 @@ pub mod model {
     pub use crate::generated::types::*;
 }
 
+/// Fully populated sample outputs of every operation (feature `samples`, for contract tests).
+#[cfg(feature = "samples")]
+pub use generated::samples;
+
 /// The model's only timestamp type (`TStamp`).
 pub type Timestamp = time::OffsetDateTime;
 

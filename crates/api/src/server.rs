@@ -120,13 +120,10 @@ async fn answer(shared: &Shared, request_id: &str, request: Request) -> Result<S
     let body = read_body(body, shared.config.body_limit).await?;
     let mut headers: Vec<(String, String)> = Vec::with_capacity(parts.headers.len() + 1);
     for (name, value) in &parts.headers {
-        let value = value.to_str().map_err(|_| {
-            Fault::new(
-                FaultCode::IncompleteSignature,
-                format!("Header {name} is not ASCII"),
-            )
-        })?;
-        headers.push((name.as_str().to_string(), value.to_string()));
+        // Header values are bytes; a non-UTF-8 one (say, in a User-Agent) must not fail the request.
+        // Were it signed, its lossy text would simply not match the signature.
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers.push((name.as_str().to_string(), value));
     }
     if !headers.iter().any(|(k, _)| k == "host") {
         // HTTP/2 carries the host as :authority, which hyper leaves in the URI.

@@ -242,7 +242,7 @@ fn claims(req: &SignedRequest<'_>, query: &[(String, String)]) -> Result<Claims,
     } else {
         return Err(fault(
             FaultCode::MissingAuthenticationToken,
-            "Missing Authentication Token",
+            "Request is missing Authentication Token",
         ));
     };
 

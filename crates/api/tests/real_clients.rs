@@ -191,6 +191,7 @@ except c.exceptions.CacheClusterNotFoundFault as e:
     out["fault"] = [e.response["Error"]["Code"], e.response["Error"]["Type"], e.response["ResponseMetadata"]["HTTPStatusCode"]]
 r = c.add_tags_to_resource(ResourceName="arn:aws:elasticache:eu-west-1:123456789012:cluster:c1", Tags=[{"Key": "k", "Value": "v <&>"}])
 out["tags"] = r["TagList"]
+out["empty_list"] = c.describe_cache_security_groups()["CacheSecurityGroups"]
 r = c.delete_cache_parameter_group(CacheParameterGroupName="pg")
 out["delete_status"] = r["ResponseMetadata"]["HTTPStatusCode"]
 print(json.dumps(out))
@@ -232,6 +233,7 @@ async fn boto3_reads_our_xml() {
         serde_json::json!([{"Key": "k", "Value": "v <&>"}])
     );
     assert_eq!(v["delete_status"], 200);
+    assert_eq!(v["empty_list"], serde_json::json!([]));
     let calls = server.service.calls.lock().unwrap();
     assert!(calls.iter().all(|(ctx, _)| ctx.region == "eu-west-1"));
 }

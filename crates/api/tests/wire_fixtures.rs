@@ -318,3 +318,31 @@ fn list_element_names_follow_the_model() {
     assert!(doc.contains("<DescribeEngineDefaultParametersResult><EngineDefaults><CacheParameterGroupFamily>redis2.8</CacheParameterGroupFamily><Parameters><Parameter><ParameterName>maxmemory-policy</ParameterName><IsModifiable>true</IsModifiable></Parameter></Parameters>"), "{doc}");
     assert!(doc.contains("<CacheNodeTypeSpecificValues><CacheNodeTypeSpecificValue><CacheNodeType>cache.t3.micro</CacheNodeType><Value>1</Value></CacheNodeTypeSpecificValue></CacheNodeTypeSpecificValues>"), "{doc}");
 }
+
+#[test]
+fn result_lists_are_sent_even_when_none() {
+    let doc = api::xml::response_document(
+        &Output::DescribeCacheClusters(CacheClusterMessage::default()),
+        "r",
+    );
+    assert!(doc.contains("<DescribeCacheClustersResult><CacheClusters></CacheClusters></DescribeCacheClustersResult>"), "{doc}");
+    let doc =
+        api::xml::response_document(&Output::ListTagsForResource(TagListMessage::default()), "r");
+    assert!(
+        doc.contains("<ListTagsForResourceResult><TagList></TagList></ListTagsForResourceResult>"),
+        "{doc}"
+    );
+    // Nested lists stay optional: CacheNodes only with ShowCacheNodeInfo.
+    let cluster = CacheCluster {
+        cache_cluster_id: Some(s("c")),
+        ..Default::default()
+    };
+    let doc = api::xml::response_document(
+        &Output::DescribeCacheClusters(CacheClusterMessage {
+            marker: None,
+            cache_clusters: Some(vec![cluster]),
+        }),
+        "r",
+    );
+    assert!(!doc.contains("CacheNodes"), "{doc}");
+}

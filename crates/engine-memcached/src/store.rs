@@ -156,9 +156,7 @@ impl Store {
         } else {
             HEADER_CAS
         };
-        let per_shard = ((1usize << settings.hashpower_init) / SHARDS)
-            .next_power_of_two()
-            .max(8);
+        let per_shard = ((1usize << settings.hashpower_init) / SHARDS).max(8);
         Store {
             shards: (0..SHARDS)
                 .map(|_| {
@@ -225,6 +223,10 @@ impl Store {
 
     pub fn cas_enabled(&self) -> bool {
         self.header == HEADER_CAS
+    }
+
+    pub fn max_item_size(&self) -> usize {
+        self.max_item_size.load(Relaxed)
     }
 
     pub fn limit_bytes(&self) -> usize {

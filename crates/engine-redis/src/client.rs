@@ -93,7 +93,7 @@ pub struct Client {
     pub close_after_reply: bool,
     pub created_ms: i64,
     pub last_interaction_ms: i64,
-    pub last_cmd: String,
+    pub last_cmd: &'static str,
 }
 
 impl Client {
@@ -127,7 +127,7 @@ impl Client {
             close_after_reply: false,
             created_ms: now,
             last_interaction_ms: now,
-            last_cmd: "NULL".into(),
+            last_cmd: "NULL",
         }
     }
 

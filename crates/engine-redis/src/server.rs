@@ -75,6 +75,8 @@ pub struct Server {
     pub shutdown_requested: bool,
     pub executable: String,
     pub config_file: String,
+    /// Lua VM, scripting client and the BUSY/SCRIPT KILL control (`cmd/scripting.rs`).
+    pub scripts: crate::cmd::scripting::ScriptState,
     /// Snapshots and the AOF (`persistence/`).
     pub persist: crate::persistence::Persistence,
     /// Replication state, primary and replica sides (`replication/`).
@@ -138,6 +140,7 @@ impl Server {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             config_file: String::new(),
+            scripts: Default::default(),
             persist: Default::default(),
             repl: Default::default(),
         };
@@ -295,16 +298,23 @@ impl Server {
 /// The engine handle shared by every connection of a node.
 pub struct Engine {
     inner: Mutex<Server>,
+    /// The running script's state, readable without the lock (BUSY replies, SCRIPT KILL).
+    script_control: Arc<crate::scripting::ScriptControl>,
     /// `proto-max-bulk-len`, readable by the parser without taking the lock.
     max_bulk_len: std::sync::atomic::AtomicI64,
+    /// Request bytes read (INFO `total_net_input_bytes`), counted without the lock.
+    input_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
     pub fn new(config: Config, managed: bool) -> Arc<Engine> {
         let max = config.proto_max_bulk_len;
+        let server = Server::new(config, managed);
         let engine = Arc::new(Engine {
-            inner: Mutex::new(Server::new(config, managed)),
+            script_control: Arc::clone(&server.scripts.control),
+            inner: Mutex::new(server),
             max_bulk_len: std::sync::atomic::AtomicI64::new(max),
+            input_bytes: std::sync::atomic::AtomicU64::new(0),
         });
         engine.lock().persist.engine = Arc::downgrade(&engine);
         engine
@@ -335,7 +345,9 @@ impl Engine {
     /// Runs the queued commands of one connection under one lock acquisition. Executed commands
     /// are removed from `cmds`; replies are appended to `out`.
     pub fn run(&self, id: u64, cmds: &mut VecDeque<Argv>, out: &mut Vec<u8>) -> RunOutcome {
-        let mut s = self.inner.lock();
+        let Some(mut s) = self.lock_unless_busy(cmds, out) else {
+            return RunOutcome::Done;
+        };
         let Some(mut client) = s.clients.remove(&id) else {
             return RunOutcome::Close;
         };
@@ -380,6 +392,7 @@ impl Engine {
             outcome = RunOutcome::Close;
         }
         s.stats.net_output_bytes += rb.buf.len() as u64;
+        s.stats.net_input_bytes = self.input_bytes();
         // The AOF is written (and fsynced under `always`) before any reply leaves.
         crate::persistence::aof::end_batch(&mut s);
         self.max_bulk_len.store(
@@ -391,9 +404,44 @@ impl Engine {
         outcome
     }
 
+    /// Takes the lock; while a script holds it past the time limit, answers the batch with BUSY
+    /// (or SCRIPT KILL's reply) instead, as Redis does, and returns `None`. The reply protocol is
+    /// RESP2/3-neutral for errors, so the client's protocol does not matter here.
+    fn lock_unless_busy(
+        &self,
+        cmds: &mut VecDeque<Argv>,
+        out: &mut Vec<u8>,
+    ) -> Option<parking_lot::MutexGuard<'_, Server>> {
+        loop {
+            if let Some(s) = self
+                .inner
+                .try_lock_for(std::time::Duration::from_millis(10))
+            {
+                return Some(s);
+            }
+            if self.script_control.busy() {
+                if cmds
+                    .front()
+                    .is_some_and(crate::cmd::scripting::is_shutdown_nosave)
+                {
+                    // Stop the script, then run SHUTDOWN NOSAVE once the lock is free.
+                    self.script_control.kill_for_shutdown();
+                    continue;
+                }
+                while let Some(argv) = cmds.pop_front() {
+                    crate::cmd::scripting::busy_reply(&self.script_control, &argv, false, out);
+                }
+                return None;
+            }
+        }
+    }
+
     /// The deadline of a blocked client passed: reply the timeout value if it is still blocked.
     pub fn timeout_blocked(&self, id: u64, out: &mut Vec<u8>) {
-        let mut s = self.inner.lock();
+        // While a script runs the timeout waits (the client stays blocked until it ends).
+        let Some(mut s) = self.lock_unless_script() else {
+            return;
+        };
         s.ks.now = crate::util::now_ms();
         crate::blocking::timeout_client(&mut s, id, out);
     }
@@ -406,13 +454,37 @@ impl Engine {
         let _ = msg;
     }
 
+    /// Counts request bytes (INFO `total_net_input_bytes`) without taking the lock.
     pub fn note_input(&self, bytes: usize) {
-        self.inner.lock().stats.net_input_bytes += bytes as u64;
+        self.input_bytes
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn input_bytes(&self) -> u64 {
+        self.input_bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The lock, or `None` if a script is running (bookkeeping must not wait for a script).
+    fn lock_unless_script(&self) -> Option<parking_lot::MutexGuard<'_, Server>> {
+        loop {
+            if let Some(s) = self
+                .inner
+                .try_lock_for(std::time::Duration::from_millis(10))
+            {
+                return Some(s);
+            }
+            if self.script_control.running() {
+                return None;
+            }
+        }
     }
 
     /// Periodic work (redis's `serverCron` at `hz`): active expiry, client timeouts.
     pub fn cron(&self) {
-        let mut s = self.inner.lock();
+        // Skipped while a script runs, as redis's cron does not run during a script either.
+        let Some(mut s) = self.lock_unless_script() else {
+            return;
+        };
         s.ks.now = crate::util::now_ms();
         s.ks.active_expire_cycle(1000);
         crate::persistence::cron(&mut s);
@@ -438,6 +510,11 @@ impl Engine {
         out.buf
     }
 
+    /// Whether a Lua script holds the engine (the node keeps lock waits off its async workers).
+    pub fn script_running(&self) -> bool {
+        self.script_control.running()
+    }
+
     pub fn proto_max_bulk_len(&self) -> i64 {
         self.max_bulk_len.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -447,6 +524,8 @@ impl Engine {
     }
 
     pub fn shutdown_requested(&self) -> bool {
-        self.inner.lock().shutdown_requested
+        // Polled by the node's timer task: must not stall a runtime thread behind a script.
+        self.lock_unless_script()
+            .is_some_and(|s| s.shutdown_requested)
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod binary;
 pub mod cluster;
+pub mod fuzzing;
 pub mod meta;
 pub mod number;
 pub mod text;

@@ -611,6 +611,35 @@ mod tests {
         assert_eq!(err(b"incr k x\r\n"), ErrorReply::Client(msg::INVALID_DELTA));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn storage_line_round_trip(
+            mode in proptest::sample::select(vec!["set", "add", "replace", "append", "prepend", "cas"]),
+            key in "[!-~]{1,250}",
+            flags: u32,
+            exptime: i32,
+            len in 0i32..i32::MAX - 2,
+            cas: u64,
+            noreply: bool,
+        ) {
+            let mut line = format!("{mode} {key} {flags} {exptime} {len}");
+            if mode == "cas" {
+                line.push_str(&format!(" {cas}"));
+            }
+            if noreply {
+                line.push_str(" noreply");
+            }
+            line.push_str("\r\n");
+            let (cmd, used) = parse(line.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(used, line.len());
+            let Command::Store(s) = cmd else { panic!("not a store: {cmd:?}") };
+            proptest::prop_assert_eq!(s.mode.name(), mode);
+            proptest::prop_assert_eq!(s.key, key.as_bytes());
+            proptest::prop_assert_eq!((s.flags, s.exptime, s.len, s.noreply), (flags, exptime, len as usize, noreply));
+            proptest::prop_assert_eq!(s.cas, if mode == "cas" { cas } else { 0 });
+        }
+    }
+
     #[test]
     fn data_blocks() {
         assert_eq!(data_block(b"abc\r\n", 3), DataBlock::Data(b"abc"));

@@ -663,6 +663,51 @@ lpush l x
 setbit l 0 1
 "#;
 
+const GEO: &str = r#"
+geoadd sicily 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+geoadd sicily 200 38 Bad
+geoadd sicily 13 38
+geoadd sicily nx ch 13.361389 38.115556 Palermo 12 37 Trapani
+geoadd sicily xx ch 13.5 38.1 Palermo 14 37 NewOne
+zrange sicily 0 -1 withscores
+geopos sicily Palermo Catania NonExisting
+geopos nokey a
+geodist sicily Palermo Catania
+geodist sicily Palermo Catania km
+geodist sicily Palermo Catania mi
+geodist sicily Palermo Catania ft
+geodist sicily Palermo Catania parsec
+geodist sicily Palermo Nope
+geohash sicily Palermo Catania Nope
+georadius sicily 15 37 200 km
+georadius sicily 15 37 200 km withdist withcoord withhash asc
+georadius sicily 15 37 200 km withdist desc count 1
+georadius sicily 15 37 200 km count 0
+georadius sicily 15 37 -1 km
+georadius sicily 15 37 200 km store dst
+zrange dst 0 -1 withscores
+georadius sicily 15 37 200 km storedist dst2 asc
+zrange dst2 0 -1 withscores
+georadius sicily 15 37 200 km withdist store dst
+georadiusbymember sicily Palermo 300 km withdist asc
+georadiusbymember sicily Nope 300 km
+georadius_ro sicily 15 37 200 km asc
+georadius_ro sicily 15 37 200 km store x
+geosearch sicily fromlonlat 15 37 byradius 200 km asc withdist
+geosearch sicily frommember Palermo bybox 400 400 km asc withcoord
+geosearch sicily byradius 200 km
+geosearch sicily fromlonlat 15 37 frommember Palermo byradius 200 km
+geosearch sicily fromlonlat 15 37 byradius 200 km bybox 1 1 km
+geosearch sicily fromlonlat 15 37 byradius 200 km any
+geosearchstore out sicily fromlonlat 15 37 byradius 200 km asc
+zrange out 0 -1 withscores
+geosearchstore out sicily fromlonlat 15 37 byradius 200 km asc storedist
+zrange out 0 -1 withscores
+set str x
+geoadd str 1 1 m
+geopos str m
+"#;
+
 const MISC: &str = r#"
 ping
 ping hello
@@ -764,6 +809,7 @@ fn differential_hand_written_groups() {
         ("sets", SETS),
         ("zsets", ZSETS),
         ("bits", BITS),
+        ("geo", GEO),
         ("misc", MISC),
     ] {
         let mut p = Pair::new(ours.addr(), real.addr);

@@ -13,7 +13,7 @@ use crate::error::{corrupt, Result};
 const MAX_LITERAL: usize = 32;
 const MAX_OFFSET: usize = 8191;
 const MAX_MATCH: usize = 264;
-const HASH_BITS: u32 = 14;
+const MAX_HASH_BITS: u32 = 14;
 
 /// Decompresses `input`, which must expand to exactly `out_len` bytes.
 pub fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>> {
@@ -71,11 +71,13 @@ pub fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>> {
 /// Compresses `input`; `None` when the result would be longer than `max_out` bytes.
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(max_out.min(input.len()));
-    let mut table = vec![usize::MAX; 1 << HASH_BITS];
+    // Size the hash table to the input: a short string must not pay for clearing 128 KB.
+    let bits = (usize::BITS - input.len().leading_zeros()).clamp(8, MAX_HASH_BITS);
+    let mut table = vec![usize::MAX; 1 << bits];
     let mut lit_start = 0;
     let mut i = 0;
     while i + 2 < input.len() {
-        let h = hash3(&input[i..i + 3]);
+        let h = hash3(&input[i..i + 3], bits);
         let candidate = table[h];
         table[h] = i;
         if candidate != usize::MAX
@@ -101,7 +103,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             let end = i + len;
             let mut j = i + 1;
             while j < end && j + 2 < input.len() {
-                table[hash3(&input[j..j + 3])] = j;
+                table[hash3(&input[j..j + 3], bits)] = j;
                 j += 1;
             }
             i = end;
@@ -117,9 +119,9 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     (out.len() <= max_out).then_some(out)
 }
 
-fn hash3(b: &[u8]) -> usize {
+fn hash3(b: &[u8], bits: u32) -> usize {
     let v = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-    (v.wrapping_mul(2654435761) >> (32 - HASH_BITS)) as usize
+    (v.wrapping_mul(2654435761) >> (32 - bits)) as usize
 }
 
 fn emit_literals(out: &mut Vec<u8>, mut lit: &[u8]) {

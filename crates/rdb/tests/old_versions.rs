@@ -169,3 +169,40 @@ fn corrupt_and_unsupported_input_is_an_error_not_a_panic() {
         Err(rdb::Error::BadMagic)
     ));
 }
+
+/// Redis 7.2 (RDB 11) writes small sets as listpacks and Redis 7 keeps function libraries in
+/// the file; no redis-server here writes RDB 11, so this file is assembled from the format.
+#[test]
+fn v11_set_listpack_and_function_records() {
+    let mut lp = rdb::encoding::listpack::Builder::new();
+    for m in ["a", "17", "-5000", "member"] {
+        lp.push(m.as_bytes());
+    }
+    let lp = lp.finish();
+    let mut file = b"REDIS0011".to_vec();
+    let code = b"#!lua name=lib\nredis.register_function('f', function() return 1 end)";
+    file.push(rdb::opcode::FUNCTION2);
+    file.extend([0x40 | (code.len() >> 8) as u8, code.len() as u8]);
+    file.extend_from_slice(code);
+    file.extend([
+        rdb::opcode::SELECTDB,
+        0,
+        rdb::opcode::TYPE_SET_LISTPACK,
+        1,
+        b's',
+    ]);
+    file.push(0x40 | (lp.len() >> 8) as u8);
+    file.push(lp.len() as u8);
+    file.extend_from_slice(&lp);
+    file.push(rdb::opcode::EOF);
+    let crc = rdb::crc64(&file);
+    file.extend(crc.to_le_bytes());
+    let mut reader = rdb::Reader::new(&file[..]).unwrap();
+    let entry = reader.next_entry().unwrap().unwrap();
+    assert_eq!(
+        entry.value,
+        Value::Set(strings(&["a", "17", "-5000", "member"]))
+    );
+    assert!(reader.next_entry().unwrap().is_none());
+    assert_eq!(reader.functions(), &[code.to_vec()]);
+}

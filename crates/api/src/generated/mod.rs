@@ -5,5 +5,7 @@
 pub mod bind;
 pub mod fault_code;
 pub mod operation;
+#[cfg(feature = "samples")]
+pub mod samples;
 pub mod types;
 pub mod write;

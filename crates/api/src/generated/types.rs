@@ -118,7 +118,7 @@ pub struct CacheCluster {
 pub struct CacheClusterMessage {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `CacheClusters`.
+    /// `CacheClusters` (sent as an empty list when `None`).
     pub cache_clusters: Option<Vec<CacheCluster>>,
 }
 
@@ -142,7 +142,7 @@ pub struct CacheEngineVersion {
 pub struct CacheEngineVersionMessage {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `CacheEngineVersions`.
+    /// `CacheEngineVersions` (sent as an empty list when `None`).
     pub cache_engine_versions: Option<Vec<CacheEngineVersion>>,
 }
 
@@ -219,9 +219,9 @@ pub struct CacheParameterGroup {
 pub struct CacheParameterGroupDetails {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `Parameters`.
+    /// `Parameters` (sent as an empty list when `None`).
     pub parameters: Option<Vec<Parameter>>,
-    /// `CacheNodeTypeSpecificParameters`.
+    /// `CacheNodeTypeSpecificParameters` (sent as an empty list when `None`).
     pub cache_node_type_specific_parameters: Option<Vec<CacheNodeTypeSpecificParameter>>,
 }
 
@@ -248,7 +248,7 @@ pub struct CacheParameterGroupStatus {
 pub struct CacheParameterGroupsMessage {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `CacheParameterGroups`.
+    /// `CacheParameterGroups` (sent as an empty list when `None`).
     pub cache_parameter_groups: Option<Vec<CacheParameterGroup>>,
 }
 
@@ -281,7 +281,7 @@ pub struct CacheSecurityGroupMembership {
 pub struct CacheSecurityGroupMessage {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `CacheSecurityGroups`.
+    /// `CacheSecurityGroups` (sent as an empty list when `None`).
     pub cache_security_groups: Option<Vec<CacheSecurityGroup>>,
 }
 
@@ -307,7 +307,7 @@ pub struct CacheSubnetGroup {
 pub struct CacheSubnetGroupMessage {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `CacheSubnetGroups`.
+    /// `CacheSubnetGroups` (sent as an empty list when `None`).
     pub cache_subnet_groups: Option<Vec<CacheSubnetGroup>>,
 }
 
@@ -822,7 +822,7 @@ pub struct DescribeReservedCacheNodesOfferingsMessage {
 pub struct DescribeSnapshotsListMessage {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `Snapshots`.
+    /// `Snapshots` (sent as an empty list when `None`).
     pub snapshots: Option<Vec<Snapshot>>,
 }
 
@@ -881,9 +881,9 @@ pub struct EngineDefaults {
     pub cache_parameter_group_family: Option<String>,
     /// `Marker`.
     pub marker: Option<String>,
-    /// `Parameters`.
+    /// `Parameters` (sent as an empty list when `None`).
     pub parameters: Option<Vec<Parameter>>,
-    /// `CacheNodeTypeSpecificParameters`.
+    /// `CacheNodeTypeSpecificParameters` (sent as an empty list when `None`).
     pub cache_node_type_specific_parameters: Option<Vec<CacheNodeTypeSpecificParameter>>,
 }
 
@@ -905,7 +905,7 @@ pub struct Event {
 pub struct EventsMessage {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `Events`.
+    /// `Events` (sent as an empty list when `None`).
     pub events: Option<Vec<Event>>,
 }
 
@@ -1398,7 +1398,7 @@ pub struct ReplicationGroup {
 pub struct ReplicationGroupMessage {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `ReplicationGroups`.
+    /// `ReplicationGroups` (sent as an empty list when `None`).
     pub replication_groups: Option<Vec<ReplicationGroup>>,
 }
 
@@ -1461,7 +1461,7 @@ pub struct ReservedCacheNode {
 pub struct ReservedCacheNodeMessage {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `ReservedCacheNodes`.
+    /// `ReservedCacheNodes` (sent as an empty list when `None`).
     pub reserved_cache_nodes: Option<Vec<ReservedCacheNode>>,
 }
 
@@ -1491,7 +1491,7 @@ pub struct ReservedCacheNodesOffering {
 pub struct ReservedCacheNodesOfferingMessage {
     /// `Marker`.
     pub marker: Option<String>,
-    /// `ReservedCacheNodesOfferings`.
+    /// `ReservedCacheNodesOfferings` (sent as an empty list when `None`).
     pub reserved_cache_nodes_offerings: Option<Vec<ReservedCacheNodesOffering>>,
 }
 
@@ -1649,7 +1649,7 @@ pub struct Tag {
 /// Shape `TagListMessage` (output).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TagListMessage {
-    /// `TagList`.
+    /// `TagList` (sent as an empty list when `None`).
     pub tag_list: Option<Vec<Tag>>,
 }
 

@@ -134,6 +134,10 @@ impl ElastiCacheService for TestService {
                 tag_list: Some(input.tags),
             })),
             Operation::DeleteCacheParameterGroup(_) => Ok(Output::DeleteCacheParameterGroup),
+            // A result list left `None`: still sent, empty.
+            Operation::DescribeCacheSecurityGroups(_) => Ok(Output::DescribeCacheSecurityGroups(
+                CacheSecurityGroupMessage::default(),
+            )),
             // Deliberately wrong: the router must refuse an output of another operation.
             Operation::RebootCacheCluster(_) => Ok(Output::DeleteCacheSubnetGroup),
             other => Err(Fault::new(

@@ -6,11 +6,15 @@
 //! never recount arguments or test those conditions themselves.
 
 pub mod bits;
+pub mod dump;
+pub mod geo;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
 pub mod multi;
 pub mod pubsub_cmds;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -222,6 +226,7 @@ const RF: u32 = READONLY | FAST;
 const ADM: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 const CONN: u32 = NOSCRIPT | LOADING | STALE | FAST;
 
+#[rustfmt::skip]
 pub static TABLE: &[CommandSpec] = &[
     // strings
     c!("get", 2, RF, 1, 1, 1, "string", strings::get),
@@ -241,16 +246,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("decr", 2, WDF, 1, 1, 1, "string", strings::decr),
     c!("incrby", 3, WDF, 1, 1, 1, "string", strings::incrby),
     c!("decrby", 3, WDF, 1, 1, 1, "string", strings::decrby),
-    c!(
-        "incrbyfloat",
-        3,
-        WDF,
-        1,
-        1,
-        1,
-        "string",
-        strings::incrbyfloat
-    ),
+    c!("incrbyfloat", 3, WDF, 1, 1, 1, "string", strings::incrbyfloat),
     c!("setrange", 4, WD, 1, 1, 1, "string", strings::setrange),
     c!("getrange", 4, R, 1, 1, 1, "string", strings::getrange),
     c!("substr", 4, R, 1, 1, 1, "string", strings::getrange),
@@ -280,16 +276,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("persist", 2, WF, 1, 1, 1, "generic", keys::persist),
     c!("keys", 2, R | RANDOM, 0, 0, 0, "generic", keys::keys),
     c!("scan", -2, R | RANDOM, 0, 0, 0, "generic", keys::scan),
-    c!(
-        "randomkey",
-        1,
-        R | RANDOM,
-        0,
-        0,
-        0,
-        "generic",
-        keys::randomkey
-    ),
+    c!("randomkey", 1, R | RANDOM, 0, 0, 0, "generic", keys::randomkey),
     c!("rename", 3, W, 1, 2, 1, "generic", keys::rename),
     c!("renamenx", 3, WF, 1, 2, 1, "generic", keys::renamenx),
     c!("move", 3, WF, 1, 1, 1, "generic", keys::move_),
@@ -318,16 +305,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("lmpop", -4, W, 0, 0, 0, "list", lists::lmpop),
     c!("blpop", -3, W | BLOCKING, 1, -2, 1, "list", lists::blpop),
     c!("brpop", -3, W | BLOCKING, 1, -2, 1, "list", lists::brpop),
-    c!(
-        "brpoplpush",
-        4,
-        WD | BLOCKING,
-        1,
-        2,
-        1,
-        "list",
-        lists::brpoplpush
-    ),
+    c!("brpoplpush", 4, WD | BLOCKING, 1, 2, 1, "list", lists::brpoplpush),
     c!("blmove", 6, WD | BLOCKING, 1, 2, 1, "list", lists::blmove),
     c!("blmpop", -5, W | BLOCKING, 0, 0, 0, "list", lists::blmpop),
     // hashes
@@ -343,27 +321,9 @@ pub static TABLE: &[CommandSpec] = &[
     c!("hdel", -3, WF, 1, 1, 1, "hash", hashes::hdel),
     c!("hexists", 3, RF, 1, 1, 1, "hash", hashes::hexists),
     c!("hincrby", 4, WDF, 1, 1, 1, "hash", hashes::hincrby),
-    c!(
-        "hincrbyfloat",
-        4,
-        WDF,
-        1,
-        1,
-        1,
-        "hash",
-        hashes::hincrbyfloat
-    ),
+    c!("hincrbyfloat", 4, WDF, 1, 1, 1, "hash", hashes::hincrbyfloat),
     c!("hstrlen", 3, RF, 1, 1, 1, "hash", hashes::hstrlen),
-    c!(
-        "hrandfield",
-        -2,
-        R | RANDOM,
-        1,
-        1,
-        1,
-        "hash",
-        hashes::hrandfield
-    ),
+    c!("hrandfield", -2, R | RANDOM, 1, 1, 1, "hash", hashes::hrandfield),
     c!("hscan", -3, R | RANDOM, 1, 1, 1, "hash", hashes::hscan),
     // sets
     c!("sadd", -3, WDF, 1, 1, 1, "set", sets::sadd),
@@ -373,16 +333,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("smismember", -3, RF, 1, 1, 1, "set", sets::smismember),
     c!("scard", 2, RF, 1, 1, 1, "set", sets::scard),
     c!("spop", -2, WF | RANDOM, 1, 1, 1, "set", sets::spop),
-    c!(
-        "srandmember",
-        -2,
-        R | RANDOM,
-        1,
-        1,
-        1,
-        "set",
-        sets::srandmember
-    ),
+    c!("srandmember", -2, R | RANDOM, 1, 1, 1, "set", sets::srandmember),
     c!("smove", 4, WF, 1, 2, 1, "set", sets::smove),
     c!("sinter", -2, R, 1, -1, 1, "set", sets::sinter),
     c!("sintercard", -3, R, 0, 0, 0, "set", sets::sintercard),
@@ -404,536 +355,103 @@ pub static TABLE: &[CommandSpec] = &[
     c!("zcount", 4, RF, 1, 1, 1, "sortedset", zsets::zcount),
     c!("zlexcount", 4, RF, 1, 1, 1, "sortedset", zsets::zlexcount),
     c!("zrange", -4, R, 1, 1, 1, "sortedset", zsets::zrange),
-    c!(
-        "zrangestore",
-        -5,
-        WD,
-        1,
-        2,
-        1,
-        "sortedset",
-        zsets::zrangestore
-    ),
+    c!("zrangestore", -5, WD, 1, 2, 1, "sortedset", zsets::zrangestore),
     c!("zrevrange", -4, R, 1, 1, 1, "sortedset", zsets::zrevrange),
-    c!(
-        "zrangebyscore",
-        -4,
-        R,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zrangebyscore
-    ),
-    c!(
-        "zrevrangebyscore",
-        -4,
-        R,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zrevrangebyscore
-    ),
-    c!(
-        "zrangebylex",
-        -4,
-        R,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zrangebylex
-    ),
-    c!(
-        "zrevrangebylex",
-        -4,
-        R,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zrevrangebylex
-    ),
-    c!(
-        "zremrangebyrank",
-        4,
-        W,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zremrangebyrank
-    ),
-    c!(
-        "zremrangebyscore",
-        4,
-        W,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zremrangebyscore
-    ),
-    c!(
-        "zremrangebylex",
-        4,
-        W,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zremrangebylex
-    ),
-    c!(
-        "zunionstore",
-        -4,
-        WD,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zunionstore
-    ),
-    c!(
-        "zinterstore",
-        -4,
-        WD,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zinterstore
-    ),
-    c!(
-        "zdiffstore",
-        -4,
-        WD,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zdiffstore
-    ),
+    c!("zrangebyscore", -4, R, 1, 1, 1, "sortedset", zsets::zrangebyscore),
+    c!("zrevrangebyscore", -4, R, 1, 1, 1, "sortedset", zsets::zrevrangebyscore),
+    c!("zrangebylex", -4, R, 1, 1, 1, "sortedset", zsets::zrangebylex),
+    c!("zrevrangebylex", -4, R, 1, 1, 1, "sortedset", zsets::zrevrangebylex),
+    c!("zremrangebyrank", 4, W, 1, 1, 1, "sortedset", zsets::zremrangebyrank),
+    c!("zremrangebyscore", 4, W, 1, 1, 1, "sortedset", zsets::zremrangebyscore),
+    c!("zremrangebylex", 4, W, 1, 1, 1, "sortedset", zsets::zremrangebylex),
+    c!("zunionstore", -4, WD, 1, 1, 1, "sortedset", zsets::zunionstore),
+    c!("zinterstore", -4, WD, 1, 1, 1, "sortedset", zsets::zinterstore),
+    c!("zdiffstore", -4, WD, 1, 1, 1, "sortedset", zsets::zdiffstore),
     c!("zunion", -3, R, 0, 0, 0, "sortedset", zsets::zunion),
     c!("zinter", -3, R, 0, 0, 0, "sortedset", zsets::zinter),
     c!("zdiff", -3, R, 0, 0, 0, "sortedset", zsets::zdiff),
     c!("zintercard", -3, R, 0, 0, 0, "sortedset", zsets::zintercard),
     c!("zpopmin", -2, WF, 1, 1, 1, "sortedset", zsets::zpopmin),
     c!("zpopmax", -2, WF, 1, 1, 1, "sortedset", zsets::zpopmax),
-    c!(
-        "bzpopmin",
-        -3,
-        WF | BLOCKING,
-        1,
-        -2,
-        1,
-        "sortedset",
-        zsets::bzpopmin
-    ),
-    c!(
-        "bzpopmax",
-        -3,
-        WF | BLOCKING,
-        1,
-        -2,
-        1,
-        "sortedset",
-        zsets::bzpopmax
-    ),
+    c!("bzpopmin", -3, WF | BLOCKING, 1, -2, 1, "sortedset", zsets::bzpopmin),
+    c!("bzpopmax", -3, WF | BLOCKING, 1, -2, 1, "sortedset", zsets::bzpopmax),
     c!("zmpop", -4, W, 0, 0, 0, "sortedset", zsets::zmpop),
-    c!(
-        "bzmpop",
-        -5,
-        W | BLOCKING,
-        0,
-        0,
-        0,
-        "sortedset",
-        zsets::bzmpop
-    ),
-    c!(
-        "zrandmember",
-        -2,
-        R | RANDOM,
-        1,
-        1,
-        1,
-        "sortedset",
-        zsets::zrandmember
-    ),
+    c!("bzmpop", -5, W | BLOCKING, 0, 0, 0, "sortedset", zsets::bzmpop),
+    c!("zrandmember", -2, R | RANDOM, 1, 1, 1, "sortedset", zsets::zrandmember),
     c!("zscan", -3, R | RANDOM, 1, 1, 1, "sortedset", zsets::zscan),
+    // geo
+    c!("geoadd", -5, WD, 1, 1, 1, "geo", geo::geoadd),
+    c!("geopos", -2, R, 1, 1, 1, "geo", geo::geopos),
+    c!("geodist", -4, R, 1, 1, 1, "geo", geo::geodist),
+    c!("geohash", -2, R, 1, 1, 1, "geo", geo::geohash),
+    c!("georadius", -6, WD, 1, 1, 1, "geo", geo::georadius),
+    c!("georadius_ro", -6, R, 1, 1, 1, "geo", geo::georadius_ro),
+    c!("georadiusbymember", -5, WD, 1, 1, 1, "geo", geo::georadiusbymember),
+    c!("georadiusbymember_ro", -5, R, 1, 1, 1, "geo", geo::georadiusbymember_ro),
+    c!("geosearch", -7, R, 1, 1, 1, "geo", geo::geosearch),
+    c!("geosearchstore", -8, WD, 1, 2, 1, "geo", geo::geosearchstore),
     // pub/sub
-    c!(
-        "subscribe",
-        -2,
-        PUBSUB | CONN | PUBSUB_CONTEXT,
-        0,
-        0,
-        0,
-        "pubsub",
-        pubsub_cmds::subscribe
-    ),
-    c!(
-        "unsubscribe",
-        -1,
-        PUBSUB | CONN | PUBSUB_CONTEXT,
-        0,
-        0,
-        0,
-        "pubsub",
-        pubsub_cmds::unsubscribe
-    ),
-    c!(
-        "psubscribe",
-        -2,
-        PUBSUB | CONN | PUBSUB_CONTEXT,
-        0,
-        0,
-        0,
-        "pubsub",
-        pubsub_cmds::psubscribe
-    ),
-    c!(
-        "punsubscribe",
-        -1,
-        PUBSUB | CONN | PUBSUB_CONTEXT,
-        0,
-        0,
-        0,
-        "pubsub",
-        pubsub_cmds::punsubscribe
-    ),
-    c!(
-        "publish",
-        3,
-        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
-        0,
-        0,
-        0,
-        "pubsub",
-        pubsub_cmds::publish
-    ),
-    c!(
-        "pubsub",
-        -2,
-        PUBSUB | LOADING | STALE,
-        0,
-        0,
-        0,
-        "pubsub",
-        pubsub_cmds::pubsub
-    ),
+    c!("subscribe", -2, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::subscribe),
+    c!("unsubscribe", -1, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::unsubscribe),
+    c!("psubscribe", -2, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::psubscribe),
+    c!("punsubscribe", -1, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::punsubscribe),
+    c!("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, 0, 0, 0, "pubsub", pubsub_cmds::publish),
+    c!("pubsub", -2, PUBSUB | LOADING | STALE, 0, 0, 0, "pubsub", pubsub_cmds::pubsub),
     // transactions
-    c!(
-        "multi",
-        1,
-        CONN | ALLOW_BUSY,
-        0,
-        0,
-        0,
-        "transactions",
-        multi::multi
-    ),
-    c!(
-        "exec",
-        1,
-        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
-        0,
-        0,
-        0,
-        "transactions",
-        multi::exec
-    ),
-    c!(
-        "discard",
-        1,
-        CONN | ALLOW_BUSY,
-        0,
-        0,
-        0,
-        "transactions",
-        multi::discard
-    ),
-    c!(
-        "watch",
-        -2,
-        CONN | ALLOW_BUSY,
-        1,
-        -1,
-        1,
-        "transactions",
-        multi::watch
-    ),
-    c!(
-        "unwatch",
-        1,
-        CONN | ALLOW_BUSY,
-        0,
-        0,
-        0,
-        "transactions",
-        multi::unwatch
-    ),
+    c!("multi", 1, CONN | ALLOW_BUSY, 0, 0, 0, "transactions", multi::multi),
+    c!("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, 0, 0, 0, "transactions", multi::exec),
+    c!("discard", 1, CONN | ALLOW_BUSY, 0, 0, 0, "transactions", multi::discard),
+    c!("watch", -2, CONN | ALLOW_BUSY, 1, -1, 1, "transactions", multi::watch),
+    c!("unwatch", 1, CONN | ALLOW_BUSY, 0, 0, 0, "transactions", multi::unwatch),
     // connection
-    c!(
-        "ping",
-        -1,
-        FAST | PUBSUB_CONTEXT,
-        0,
-        0,
-        0,
-        "connection",
-        server::ping
-    ),
+    c!("ping", -1, FAST | PUBSUB_CONTEXT, 0, 0, 0, "connection", server::ping),
     c!("echo", 2, FAST, 0, 0, 0, "connection", server::echo),
-    c!(
-        "quit",
-        -1,
-        CONN | NO_AUTH | ALLOW_BUSY | PUBSUB_CONTEXT,
-        0,
-        0,
-        0,
-        "connection",
-        server::quit
-    ),
-    c!(
-        "reset",
-        1,
-        CONN | NO_AUTH | ALLOW_BUSY | PUBSUB_CONTEXT,
-        0,
-        0,
-        0,
-        "connection",
-        server::reset
-    ),
-    c!(
-        "select",
-        2,
-        LOADING | STALE | FAST,
-        0,
-        0,
-        0,
-        "connection",
-        server::select
-    ),
+    c!("quit", -1, CONN | NO_AUTH | ALLOW_BUSY | PUBSUB_CONTEXT, 0, 0, 0, "connection", server::quit),
+    c!("reset", 1, CONN | NO_AUTH | ALLOW_BUSY | PUBSUB_CONTEXT, 0, 0, 0, "connection", server::reset),
+    c!("select", 2, LOADING | STALE | FAST, 0, 0, 0, "connection", server::select),
     c!("swapdb", 3, WF, 0, 0, 0, "keyspace", server::swapdb),
-    c!(
-        "auth",
-        -2,
-        CONN | NO_AUTH | ALLOW_BUSY,
-        0,
-        0,
-        0,
-        "connection",
-        server::auth
-    ),
-    c!(
-        "hello",
-        -1,
-        CONN | NO_AUTH | ALLOW_BUSY,
-        0,
-        0,
-        0,
-        "connection",
-        server::hello
-    ),
-    c!(
-        "client",
-        -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
-        0,
-        0,
-        0,
-        "connection",
-        server::client
-    ),
+    c!("auth", -2, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, "connection", server::auth),
+    c!("hello", -1, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, "connection", server::hello),
+    c!("client", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
     // server
-    c!(
-        "info",
-        -1,
-        LOADING | STALE | RANDOM,
-        0,
-        0,
-        0,
-        "server",
-        server::info
-    ),
-    c!(
-        "config",
-        -2,
-        ADM | RESTRICTED,
-        0,
-        0,
-        0,
-        "server",
-        server::config
-    ),
+    c!("info", -1, LOADING | STALE | RANDOM, 0, 0, 0, "server", server::info),
+    c!("config", -2, ADM | RESTRICTED, 0, 0, 0, "server", server::config),
     c!("flushdb", -1, W, 0, 0, 0, "keyspace", server::flushdb),
     c!("flushall", -1, W, 0, 0, 0, "keyspace", server::flushall),
-    c!(
-        "time",
-        1,
-        LOADING | STALE | FAST | RANDOM,
-        0,
-        0,
-        0,
-        "server",
-        server::time
-    ),
-    c!(
-        "lastsave",
-        1,
-        LOADING | STALE | FAST | RANDOM,
-        0,
-        0,
-        0,
-        "server",
-        server::lastsave
-    ),
-    c!(
-        "slowlog",
-        -2,
-        ADMIN | LOADING | STALE,
-        0,
-        0,
-        0,
-        "server",
-        server::slowlog
-    ),
+    c!("time", 1, LOADING | STALE | FAST | RANDOM, 0, 0, 0, "server", server::time),
+    c!("lastsave", 1, LOADING | STALE | FAST | RANDOM, 0, 0, 0, "server", server::lastsave),
+    c!("slowlog", -2, ADMIN | LOADING | STALE, 0, 0, 0, "server", server::slowlog),
     c!("monitor", 1, ADM, 0, 0, 0, "server", server::monitor),
-    c!(
-        "command",
-        -1,
-        LOADING | STALE,
-        0,
-        0,
-        0,
-        "server",
-        server::command
-    ),
+    c!("command", -1, LOADING | STALE, 0, 0, 0, "server", server::command),
     c!("memory", -2, R, 0, 0, 0, "server", server::memory),
-    c!(
-        "debug",
-        -2,
-        ADM | RESTRICTED,
-        0,
-        0,
-        0,
-        "server",
-        server::debug
-    ),
-    c!(
-        "save",
-        1,
-        ADM | NO_MULTI | RESTRICTED,
-        0,
-        0,
-        0,
-        "server",
-        server::save
-    ),
-    c!(
-        "bgsave",
-        -1,
-        ADM | RESTRICTED,
-        0,
-        0,
-        0,
-        "server",
-        server::save
-    ),
-    c!(
-        "bgrewriteaof",
-        1,
-        ADM | NO_MULTI | RESTRICTED,
-        0,
-        0,
-        0,
-        "server",
-        server::bgrewriteaof
-    ),
-    c!(
-        "shutdown",
-        -1,
-        ADM | NO_MULTI | ALLOW_BUSY | RESTRICTED,
-        0,
-        0,
-        0,
-        "server",
-        server::shutdown
-    ),
-    c!(
-        "slaveof",
-        3,
-        ADM | NO_MULTI | RESTRICTED,
-        0,
-        0,
-        0,
-        "server",
-        server::replicaof
-    ),
-    c!(
-        "replicaof",
-        3,
-        ADM | NO_MULTI | RESTRICTED,
-        0,
-        0,
-        0,
-        "server",
-        server::replicaof
-    ),
-    c!(
-        "migrate",
-        -6,
-        W | RESTRICTED,
-        3,
-        3,
-        1,
-        "generic",
-        server::migrate
-    ),
-    c!(
-        "role",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST,
-        0,
-        0,
-        0,
-        "server",
-        server::role
-    ),
+    c!("debug", -2, ADM | RESTRICTED, 0, 0, 0, "server", server::debug),
+    c!("save", 1, ADM | NO_MULTI | RESTRICTED, 0, 0, 0, "server", server::save),
+    c!("bgsave", -1, ADM | RESTRICTED, 0, 0, 0, "server", server::save),
+    c!("bgrewriteaof", 1, ADM | NO_MULTI | RESTRICTED, 0, 0, 0, "server", server::bgrewriteaof),
+    c!("shutdown", -1, ADM | NO_MULTI | ALLOW_BUSY | RESTRICTED, 0, 0, 0, "server", server::shutdown),
+    c!("slaveof", 3, ADM | NO_MULTI | RESTRICTED, 0, 0, 0, "server", server::replicaof),
+    c!("replicaof", 3, ADM | NO_MULTI | RESTRICTED, 0, 0, 0, "server", server::replicaof),
+    c!("migrate", -6, W | RESTRICTED, 3, 3, 1, "generic", server::migrate),
+    c!("role", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, "server", server::role),
     c!("wait", 3, NOSCRIPT, 0, 0, 0, "generic", server::wait),
-    c!(
-        "readonly",
-        1,
-        LOADING | STALE | FAST,
-        0,
-        0,
-        0,
-        "cluster",
-        server::ok
-    ),
-    c!(
-        "readwrite",
-        1,
-        LOADING | STALE | FAST,
-        0,
-        0,
-        0,
-        "cluster",
-        server::ok
-    ),
-    c!(
-        "lolwut",
-        -1,
-        READONLY | FAST,
-        0,
-        0,
-        0,
-        "server",
-        server::lolwut
-    ),
+    c!("readonly", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
+    c!("readwrite", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
+    c!("cluster", -2, 0, 0, 0, 0, "cluster", server::cluster_disabled),
+    c!("acl", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
+    c!("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::latency),
+    c!("module", -2, ADMIN | NOSCRIPT, 0, 0, 0, "server", server::module),
+    // HyperLogLog, DUMP/RESTORE and scripting (handlers in hyperloglog.rs, dump.rs, scripting.rs)
+    c!("pfadd", -2, WDF, 1, 1, 1, "hyperloglog", hyperloglog::pfadd),
+    c!("pfcount", -2, R | MAY_REPLICATE, 1, -1, 1, "hyperloglog", hyperloglog::pfcount),
+    c!("pfmerge", -2, WD, 1, -1, 1, "hyperloglog", hyperloglog::pfmerge),
+    c!("dump", 2, R | RANDOM, 1, 1, 1, "generic", dump::dump),
+    c!("restore", -4, WD, 1, 1, 1, "generic", dump::restore),
+    c!("eval", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::eval),
+    c!("evalsha", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::evalsha),
+    c!("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | READONLY | STALE, 0, 0, 0, "scripting", scripting::eval_ro),
+    c!("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | READONLY | STALE, 0, 0, 0, "scripting", scripting::evalsha_ro),
+    c!("script", -2, NOSCRIPT | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::script),
+    c!("lolwut", -1, READONLY | FAST, 0, 0, 0, "server", server::lolwut),
 ];
 
 fn index() -> &'static HashMap<&'static str, &'static CommandSpec> {
@@ -942,11 +460,12 @@ fn index() -> &'static HashMap<&'static str, &'static CommandSpec> {
 }
 
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    if name.len() > 32 {
-        return None;
+    let mut buf = [0u8; 32];
+    let lower = buf.get_mut(..name.len())?;
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
     }
-    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-    index().get(lower.as_str()).copied()
+    index().get(std::str::from_utf8(lower).ok()?).copied()
 }
 
 fn unknown_command_error(argv: &Argv) -> String {
@@ -1056,7 +575,7 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
             return;
         }
     };
-    client.last_cmd = spec.name.to_string();
+    client.last_cmd = spec.name;
     let argc = argv.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         let msg = format!("ERR wrong number of arguments for '{}' command", spec.name);

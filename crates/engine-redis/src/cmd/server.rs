@@ -33,8 +33,206 @@ pub fn echo(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-pub fn ok(ctx: &mut Ctx) -> CmdResult {
-    ctx.out.ok();
+pub fn cluster_disabled(_ctx: &mut Ctx) -> CmdResult {
+    err("ERR This instance has cluster support disabled")
+}
+
+/// LATENCY: the latency monitor records events slower than `latency-monitor-threshold`; it is
+/// off (0) by default and no event source feeds it yet, so its history is empty.
+pub fn latency(ctx: &mut Ctx) -> CmdResult {
+    let a = ctx.argv;
+    match lower(&a[1]).as_str() {
+        "latest" if a.len() == 2 => ctx.out.array(0),
+        "history" if a.len() == 3 => ctx.out.array(0),
+        "reset" => ctx.out.int(0),
+        "doctor" if a.len() == 2 => ctx.out.verbatim(b"Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep better tonight.\n"),
+        "histogram" => ctx.out.map(0),
+        "help" => {
+            let lines = ["LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "DOCTOR", "GRAPH <event>", "HISTORY <event>", "LATEST", "RESET [<event> ...]", "HISTOGRAM [COMMAND ...]", "HELP"];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l);
+            }
+        }
+        "latest" | "history" | "doctor" => return Err(super::sub_arity(ctx)),
+        _ => return Err(unknown_subcommand(ctx)),
+    }
+    Ok(())
+}
+
+const ACL_CATEGORIES: &[&str] = &[
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+];
+
+/// ACL with the one user this node has, `default` (authenticated by `requirepass`). Creating
+/// other users is not implemented and says so.
+pub fn acl(ctx: &mut Ctx) -> CmdResult {
+    let a = ctx.argv;
+    match lower(&a[1]).as_str() {
+        "whoami" if a.len() == 2 => ctx.out.bulk(b"default"),
+        "users" if a.len() == 2 => {
+            ctx.out.array(1);
+            ctx.out.bulk(b"default");
+        }
+        "list" if a.len() == 2 => {
+            let pass = if ctx.srv.config.requirepass.is_empty() {
+                "nopass".to_string()
+            } else {
+                use sha2::Digest;
+                format!(
+                    "#{}",
+                    hex::encode(sha2::Sha256::digest(ctx.srv.config.requirepass.as_bytes()))
+                )
+            };
+            ctx.out.array(1);
+            ctx.out
+                .bulk(format!("user default on {pass} sanitize-payload ~* &* +@all").as_bytes());
+        }
+        "cat" if a.len() == 2 => {
+            ctx.out.array(ACL_CATEGORIES.len());
+            for c in ACL_CATEGORIES {
+                ctx.out.bulk(c.as_bytes());
+            }
+        }
+        "cat" if a.len() == 3 => {
+            let cat = format!("@{}", lower(&a[2]));
+            if !ACL_CATEGORIES.iter().any(|c| cat[1..] == **c) {
+                return Err(Error::msg(format!("ERR Unknown category '{}'", &cat[1..])));
+            }
+            let names: Vec<&str> = TABLE
+                .iter()
+                .filter(|s| acl_categories(s).contains(&cat))
+                .map(|s| s.name)
+                .collect();
+            ctx.out.array(names.len());
+            for n in names {
+                ctx.out.bulk(n.as_bytes());
+            }
+        }
+        "genpass" if a.len() <= 3 => {
+            let bits = if a.len() == 3 {
+                let b = parse_i64(&a[2]).ok_or(Error::msg(NOT_INT))?;
+                if !(1..=4096).contains(&b) {
+                    return err("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096");
+                }
+                b as usize
+            } else {
+                256
+            };
+            let chars = bits.div_ceil(4);
+            let mut s = String::with_capacity(chars);
+            for _ in 0..chars {
+                s.push(char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'));
+            }
+            ctx.out.bulk(s.as_bytes());
+        }
+        "log" => {
+            if a.len() == 3 && eq_ignore_case(&a[2], "reset") {
+                ctx.out.ok();
+            } else {
+                ctx.out.array(0);
+            }
+        }
+        "getuser" if a.len() == 3 => {
+            if &a[2] != b"default" {
+                ctx.out.null();
+                return Ok(());
+            }
+            ctx.out.map(6);
+            ctx.out.bulk(b"flags");
+            ctx.out.array(2);
+            ctx.out.bulk(b"on");
+            ctx.out.bulk(if ctx.srv.config.requirepass.is_empty() {
+                b"nopass"
+            } else {
+                b"sanitize-payload"
+            });
+            ctx.out.bulk(b"passwords");
+            ctx.out.array(0);
+            ctx.out.bulk(b"commands");
+            ctx.out.bulk(b"+@all");
+            ctx.out.bulk(b"keys");
+            ctx.out.bulk(b"~*");
+            ctx.out.bulk(b"channels");
+            ctx.out.bulk(b"&*");
+            ctx.out.bulk(b"selectors");
+            ctx.out.array(0);
+        }
+        "setuser" | "deluser" | "dryrun" | "load" | "save" => {
+            return err("ERR ACL users other than 'default' are not supported on this node")
+        }
+        "help" => {
+            let lines = [
+                "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CAT [<category>]",
+                "GENPASS [<bits>]",
+                "GETUSER <username>",
+                "LIST",
+                "LOG [<count> | RESET]",
+                "USERS",
+                "WHOAMI",
+                "HELP",
+            ];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l);
+            }
+        }
+        "whoami" | "users" | "list" | "cat" | "genpass" | "getuser" => {
+            return Err(super::sub_arity(ctx))
+        }
+        _ => return Err(unknown_subcommand(ctx)),
+    }
+    Ok(())
+}
+
+/// MODULE: this server loads no modules.
+pub fn module(ctx: &mut Ctx) -> CmdResult {
+    let a = ctx.argv;
+    match lower(&a[1]).as_str() {
+        "list" if a.len() == 2 => ctx.out.array(0),
+        "load" | "loadex" if a.len() >= 3 => {
+            return err("ERR Error loading the extension. Please check the server logs.")
+        }
+        "unload" if a.len() == 3 => {
+            return err("ERR Error unloading module: no such module with that name")
+        }
+        "help" => {
+            let lines = [
+                "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "LIST",
+                "LOAD <path> [<arg> ...]",
+                "UNLOAD <name>",
+                "HELP",
+            ];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l);
+            }
+        }
+        "list" | "load" | "loadex" | "unload" => return Err(super::sub_arity(ctx)),
+        _ => return Err(unknown_subcommand(ctx)),
+    }
     Ok(())
 }
 
@@ -901,6 +1099,7 @@ fn acl_categories(spec: &super::CommandSpec) -> Vec<String> {
         "set" => "@set",
         "sortedset" => "@sortedset",
         "bitmap" => "@bitmap",
+        "geo" => "@geo",
         "pubsub" => "@pubsub",
         "transactions" => "@transaction",
         "connection" => "@connection",

@@ -248,7 +248,8 @@ impl Cow {
     }
 }
 
-/// A keyspace value in the `rdb` crate's plain form.
+/// A keyspace value in the `rdb` crate's plain form, read in place (`cmd::dump::to_rdb` does
+/// the same from a detached copy; the snapshot must not copy a value twice).
 pub fn to_rdb(v: ValueRef) -> rdb::Value {
     match v {
         ValueRef::Str(s) => rdb::Value::String(s.to_vec()),

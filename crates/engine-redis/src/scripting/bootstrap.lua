@@ -50,8 +50,8 @@ end
 local function raise(v) error(v, 0) end
 
 local redis = {}
-redis.call, redis.pcall, redis.setresp, redis.log, redis.sha1hex =
-  libs.call, libs.pcall, libs.setresp, libs.log, libs.sha1hex
+redis.call, redis.pcall, redis.setresp, redis.log, redis.sha1hex, redis.acl_check_cmd =
+  libs.call, libs.pcall, libs.setresp, libs.log, libs.sha1hex, libs.acl_check_cmd
 function redis.error_reply(...)
   local e = ...
   if select('#', ...) ~= 1 or type(e) ~= 'string' then
@@ -88,11 +88,24 @@ redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = libs.version, libs.version_num
 
 local sandbox = {}
 
-for _, name in ipairs({ 'assert', 'collectgarbage', 'error', 'gcinfo', 'getmetatable', 'pcall',
+for _, name in ipairs({ 'assert', 'collectgarbage', 'error', 'gcinfo', 'getmetatable',
   'rawequal', 'select', 'setmetatable', 'tonumber', 'tostring', 'type', 'unpack', 'xpcall',
   '_VERSION' }) do
   env[name] = G[name]
 end
+-- Redis's pcall hands the script the message of an error table (e.g. from redis.call) as a
+-- plain string.
+local real_pcall = pcall
+local function pcall_result(ok, ...)
+  if ok then return true, ... end
+  local e = ...
+  if type(e) == 'table' and not proxies[e] then
+    local msg = real_rawget(e, 'err')
+    if type(msg) == 'string' then e = msg end
+  end
+  return false, e
+end
+env.pcall = function(...) return pcall_result(real_pcall(...)) end
 -- Read access sees through the read-only proxies; writes to protected tables are refused.
 env.pairs = function(t) return pairs(proxies[t] or t) end
 env.ipairs = function(t) return ipairs(proxies[t] or t) end

@@ -136,7 +136,15 @@ pub fn script_command(s: &mut Scripting, argv: &[&[u8]]) -> ScriptReply {
                 .collect(),
         ),
         "debug" if argv.len() == 3 => {
-            ScriptReply::err("ERR SCRIPT DEBUG is not supported by this server")
+            // The Lua debugger (LDB) is not implemented; turning it off is always possible.
+            let mode = String::from_utf8_lossy(argv[2]).to_ascii_lowercase();
+            match mode.as_str() {
+                "no" => ScriptReply::Status("OK".into()),
+                "yes" | "sync" => {
+                    ScriptReply::err("ERR SCRIPT DEBUG is not supported by this server")
+                }
+                _ => ScriptReply::err("ERR Use SCRIPT DEBUG YES/SYNC/NO"),
+            }
         }
         "load" | "exists" | "flush" | "kill" | "help" | "debug" => arity_error(),
         _ => ScriptReply::Error(format!(

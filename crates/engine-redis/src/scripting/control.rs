@@ -11,13 +11,14 @@ pub const BUSY_ERROR: &str =
 /// Shared between the script runner and every connection.
 ///
 /// Dispatcher contract: before waiting for the keyspace, a connection asks [`busy`]; when true
-/// it replies [`BUSY_ERROR`] (except to SCRIPT KILL, SHUTDOWN NOSAVE and the commands Redis
-/// allows while busy). A connection already waiting should wait in slices (e.g. `try_lock_for`)
+/// it replies [`BUSY_ERROR`], except to SCRIPT KILL (answered by [`kill`]) and SHUTDOWN NOSAVE
+/// (which stops the script with [`kill_for_shutdown`], then runs once the keyspace is free). A connection already waiting should wait in slices (e.g. `try_lock_for`)
 /// and ask again, so it too answers BUSY once the limit passes. SCRIPT KILL calls [`kill`]
 /// without taking the keyspace.
 ///
 /// [`busy`]: ScriptControl::busy
 /// [`kill`]: ScriptControl::kill
+/// [`kill_for_shutdown`]: ScriptControl::kill_for_shutdown
 #[derive(Debug)]
 pub struct ScriptControl {
     epoch: Instant,
@@ -96,6 +97,13 @@ impl ScriptControl {
         }
         self.kill_requested.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// SHUTDOWN NOSAVE during a busy script: stop it even if it wrote (the data is not saved).
+    pub fn kill_for_shutdown(&self) {
+        if self.running() {
+            self.kill_requested.store(true, Ordering::Release);
+        }
     }
 
     pub(crate) fn kill_requested(&self) -> bool {

@@ -25,6 +25,8 @@ struct Format<'a> {
     fmt: &'a [u8],
     pos: usize,
     h: Header,
+    /// The Lua function name, for `bad argument` errors.
+    fname: &'static str,
 }
 
 /// One data item of a format, after the control options before it were applied.
@@ -35,7 +37,7 @@ struct Item {
 }
 
 impl<'a> Format<'a> {
-    fn new(fmt: &'a [u8]) -> Self {
+    fn new(fmt: &'a [u8], fname: &'static str) -> Self {
         Format {
             fmt,
             pos: 0,
@@ -43,6 +45,7 @@ impl<'a> Format<'a> {
                 little: true,
                 align: 1,
             },
+            fname,
         }
     }
 
@@ -97,8 +100,8 @@ impl<'a> Format<'a> {
                 }
                 other => {
                     return Err(LibError::msg(format!(
-                        "invalid format option '{}'",
-                        other as char
+                        "bad argument #1 to '{}' (invalid format option '{}')",
+                        self.fname, other as char
                     )))
                 }
             };
@@ -164,7 +167,7 @@ fn put_int(out: &mut Vec<u8>, n: f64, size: usize, little: bool) {
 fn pack(lua: &Lua, args: MultiValue) -> LibResult {
     let args: Vec<Value> = args.into_iter().collect();
     let fmt = arg_bytes(lua, args.first(), 1, "pack")?;
-    let mut f = Format::new(&fmt);
+    let mut f = Format::new(&fmt, "pack");
     let mut out = Vec::new();
     let mut arg = 1;
     while let Some(item) = f.next_item()? {
@@ -248,7 +251,7 @@ fn unpack(lua: &Lua, args: MultiValue) -> LibResult {
         None | Some(Value::Nil) => 0,
         v => (arg_number(v, 3)? as i64 - 1).max(0) as usize,
     };
-    let mut f = Format::new(&fmt);
+    let mut f = Format::new(&fmt, "unpack");
     let mut out: Vec<Value> = Vec::new();
     let too_short = || LibError::msg("bad argument #2 to 'unpack' (data string too short)");
     while let Some(item) = f.next_item()? {
@@ -311,7 +314,7 @@ fn unpack(lua: &Lua, args: MultiValue) -> LibResult {
 
 fn size(lua: &Lua, args: MultiValue) -> LibResult {
     let fmt = arg_bytes(lua, args.front(), 1, "size")?;
-    let mut f = Format::new(&fmt);
+    let mut f = Format::new(&fmt, "size");
     let mut total = 0;
     while let Some(item) = f.next_item()? {
         if item.opt == b's' || (item.opt == b'c' && item.size == 0) {

@@ -48,6 +48,9 @@ pub trait ScriptHost {
     fn has_written(&self) -> bool;
     /// `redis.log`: one line for the server log at `level`.
     fn log(&mut self, level: LogLevel, message: &[u8]);
+    /// `redis.acl_check_cmd`: whether the calling user may run `argv`; `None` if the command
+    /// does not exist.
+    fn acl_check(&mut self, argv: &[&[u8]]) -> Option<bool>;
 }
 
 /// How commands called from the running script must behave.

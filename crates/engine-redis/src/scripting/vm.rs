@@ -70,11 +70,18 @@ struct Bridge {
     pcall: Table,
     setresp: Table,
     log: Table,
+    acl_check: Table,
 }
 
 impl Bridge {
-    fn tables(&self) -> [&Table; 4] {
-        [&self.call, &self.pcall, &self.setresp, &self.log]
+    fn tables(&self) -> [&Table; 5] {
+        [
+            &self.call,
+            &self.pcall,
+            &self.setresp,
+            &self.log,
+            &self.acl_check,
+        ]
     }
 }
 
@@ -186,6 +193,11 @@ impl Scripting {
             vm.bridge.pcall.raw_set("raw", pcall)?;
             vm.bridge.setresp.raw_set("raw", setresp)?;
             vm.bridge.log.raw_set("raw", log)?;
+            let acl_check = scope.create_function_mut(|lua, args: MultiValue| {
+                let mut host = host.borrow_mut();
+                bridge_acl_check(lua, args, &mut **host)
+            })?;
+            vm.bridge.acl_check.raw_set("raw", acl_check)?;
             let mut rets: MultiValue = vm.runner.call(function)?;
             let ok = matches!(rets.pop_front(), Some(Value::Boolean(true)));
             let value = rets.pop_front().unwrap_or(Value::Nil);
@@ -235,18 +247,19 @@ impl Vm {
             Ok(t)
         };
         let mut bridge_tables = Vec::new();
-        for name in ["call", "pcall", "setresp", "log"] {
+        for name in ["call", "pcall", "setresp", "log", "acl_check_cmd"] {
             let (f, fenv) = bind(None)?;
             lib_table.raw_set(name, f)?;
             bridge_tables.push(fenv);
         }
-        let [call, pcall, setresp, log]: [Table; 4] =
-            bridge_tables.try_into().expect("four bridge tables");
+        let [call, pcall, setresp, log, acl_check]: [Table; 5] =
+            bridge_tables.try_into().expect("five bridge tables");
         let bridge = Bridge {
             call,
             pcall,
             setresp,
             log,
+            acl_check,
         };
         let bit = make(lib_bit::FUNCTIONS)?;
         let structlib = make(lib_struct::FUNCTIONS)?;
@@ -443,29 +456,10 @@ fn bridge_call_inner(
     opts: CallOptions,
     control: &ScriptControl,
 ) -> mlua::Result<(bool, Value)> {
-    if args.is_empty() {
-        return fail(
-            lua,
-            "ERR Please specify at least one argument for this redis lib call",
-        );
-    }
-    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
-    for a in args {
-        match a {
-            Value::String(s) => argv.push(s.as_bytes().to_vec()),
-            n @ (Value::Integer(_) | Value::Number(_)) => argv.push(
-                lua.coerce_string(n)?
-                    .map(|s| s.as_bytes().to_vec())
-                    .unwrap_or_default(),
-            ),
-            _ => {
-                return fail(
-                    lua,
-                    "ERR Lua redis lib command arguments must be strings or integers",
-                )
-            }
-        }
-    }
+    let argv = match lua_args(lua, args)? {
+        Ok(argv) => argv,
+        Err(msg) => return fail(lua, msg),
+    };
     let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let reply = host.call(&refs, &opts);
     if host.has_written() {
@@ -482,6 +476,49 @@ fn bridge_call_inner(
             }
         }
         r => Ok((true, reply_to_lua(lua, &r, opts.resp)?)),
+    }
+}
+
+/// The arguments of `redis.call` and friends as byte strings (numbers as Lua prints them), or
+/// the error Redis raises for them.
+fn lua_args(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Vec<Vec<u8>>, &'static str>> {
+    if args.is_empty() {
+        return Ok(Err(
+            "ERR Please specify at least one argument for this redis lib call",
+        ));
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for a in args {
+        match a {
+            Value::String(s) => argv.push(s.as_bytes().to_vec()),
+            n @ (Value::Integer(_) | Value::Number(_)) => argv.push(
+                lua.coerce_string(n)?
+                    .map(|s| s.as_bytes().to_vec())
+                    .unwrap_or_default(),
+            ),
+            _ => {
+                return Ok(Err(
+                    "ERR Lua redis lib command arguments must be strings or integers",
+                ))
+            }
+        }
+    }
+    Ok(Ok(argv))
+}
+
+fn bridge_acl_check(
+    lua: &Lua,
+    args: MultiValue,
+    host: &mut dyn ScriptHost,
+) -> mlua::Result<(bool, Value)> {
+    let argv = match lua_args(lua, args)? {
+        Ok(argv) => argv,
+        Err(msg) => return fail(lua, msg),
+    };
+    let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    match host.acl_check(&refs) {
+        Some(allowed) => Ok((true, Value::Boolean(allowed))),
+        None => fail(lua, "ERR Invalid command passed to redis.acl_check_cmd()"),
     }
 }
 

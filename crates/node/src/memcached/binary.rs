@@ -26,7 +26,7 @@ pub fn handle(ctx: &mut Ctx<'_>, buf: &[u8], out: &mut Vec<u8>) -> Step {
     };
     let total = binary::HEADER_LEN + header.body_len as usize;
     // A body far beyond the item limit is refused at once and swallowed, not buffered.
-    let max = ctx.shared.store.settings().max_item_size as usize;
+    let max = ctx.shared.store.max_item_size();
     if header.body_len as usize > max + 1024 {
         let status = match Opcode::from_u8(header.opcode) {
             Some(op) if is_storage(op) => Status::TooLarge,

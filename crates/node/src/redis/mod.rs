@@ -318,7 +318,13 @@ struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.engine.disconnect(self.id);
+        if self.engine.script_running() {
+            // The engine is held by a script: unregister off the async workers.
+            let (engine, id) = (self.engine.clone(), self.id);
+            tokio::task::spawn_blocking(move || engine.disconnect(id));
+        } else {
+            self.engine.disconnect(self.id);
+        }
     }
 }
 
@@ -341,7 +347,16 @@ async fn serve<S>(
         tx,
         pending: pending.clone(),
     });
-    let id = engine.connect(kind, info, outbox);
+    let id = if engine.script_running() {
+        // The engine is held by a script: register off the async workers.
+        let eng = engine.clone();
+        match tokio::task::spawn_blocking(move || eng.connect(kind, info, outbox)).await {
+            Ok(id) => id,
+            Err(_) => return,
+        }
+    } else {
+        engine.connect(kind, info, outbox)
+    };
     let _reg = Registration {
         engine: engine.clone(),
         id,
@@ -357,7 +372,30 @@ async fn serve<S>(
     loop {
         // Execute what is queued unless blocked or paused.
         if blocked.is_none() && paused_until.is_none() && !cmds.is_empty() {
-            match engine.run(id, &mut cmds, &mut out) {
+            let outcome = if cmds
+                .iter()
+                .any(engine_redis::cmd::scripting::is_script_command)
+            {
+                // A script may hold the engine for long: run the batch on the blocking pool so
+                // this runtime's workers keep serving other connections (their BUSY replies).
+                let eng = engine.clone();
+                let (mut c, mut o) = (std::mem::take(&mut cmds), std::mem::take(&mut out));
+                let done = tokio::task::spawn_blocking(move || {
+                    let outcome = eng.run(id, &mut c, &mut o);
+                    (outcome, c, o)
+                })
+                .await;
+                match done {
+                    Ok((outcome, c, o)) => {
+                        (cmds, out) = (c, o);
+                        outcome
+                    }
+                    Err(_) => RunOutcome::Close,
+                }
+            } else {
+                engine.run(id, &mut cmds, &mut out)
+            };
+            match outcome {
                 RunOutcome::Done => {}
                 RunOutcome::Blocked { deadline_ms } => blocked = Some(deadline_ms),
                 RunOutcome::Paused { until_ms } => paused_until = Some(until_ms),

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of the ferrocache Redis engine and redis-server with redis-benchmark.
+#
+#   bench/redis.sh                 # 3 interleaved rounds, results on stdout and in target/bench
+#   ROUNDS=5 bench/redis.sh
+#
+# Per round and per server: start it pinned to CPU 1 (ours with --threads 1), load 1M keys of
+# 32-byte values (redis-benchmark's own key names, key:000000000000..), record memory per key,
+# then redis-benchmark pinned to CPU 0: SET and GET, 50 clients, pipeline 1 and 16, random keys
+# over the 1M. Server CPU time (utime+stime of every thread, /proc/PID/stat) is read around each
+# run to give ops per server CPU-second. A last round runs both servers on CPUs 0-1 (ours with
+# --threads 2) with the client unpinned. Medians over rounds are printed with ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/target/bench
+mkdir -p "$OUT"
+ROUNDS=${ROUNDS:-3}
+N1=${N1:-1000000}
+N16=${N16:-4000000}
+cargo build --release -q -p ferrocache
+BIN=$ROOT/target/release/ferrocache
+LOAD=$OUT/load-1m.resp
+if [ ! -s "$LOAD" ]; then
+  python3 - "$LOAD" <<'PY'
+import sys
+val = b"x" * 32
+with open(sys.argv[1], "wb") as f:
+    for i in range(1_000_000):
+        k = b"key:%012d" % i
+        f.write(b"*3\r\n$3\r\nSET\r\n$16\r\n" + k + b"\r\n$32\r\n" + val + b"\r\n")
+PY
+fi
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1=="used_memory"{print $2}'; }
+
+start_server() { # kind cpus port -> pid
+  local kind=$1 cpus=$2 port=$3
+  if [ "$kind" = redis ]; then
+    taskset -c "$cpus" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
+  else
+    local threads=1; [ "$cpus" = "0,1" ] && threads=2
+    taskset -c "$cpus" "$BIN" node --engine redis --bind 127.0.0.1 --port "$port" --threads "$threads" >/dev/null 2>&1 &
+  fi
+  echo $!
+  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && return; sleep 0.05; done
+}
+
+RESULTS=$OUT/redis-results.csv
+echo "round,server,cpus,test,pipeline,rps,p50_ms,p99_ms,cpu_s,ops_per_cpu_s,bytes_per_key" >"$RESULTS"
+run_one() { # round kind cpus client_cpus
+  local round=$1 kind=$2 cpus=$3 ccpus=$4 port pid before after bpk
+  port=$(free_port)
+  pid=$(start_server "$kind" "$cpus" "$port")
+  before=$(used_memory "$port")
+  redis-cli -p "$port" --pipe <"$LOAD" >/dev/null
+  after=$(used_memory "$port")
+  bpk=$(python3 -c "print(round(($after-$before)/1e6,1))")
+  for p in 1 16; do
+    local n=$N1; [ "$p" = 16 ] && n=$N16
+    for t in set get; do
+      local c0 c1 line
+      c0=$(cpu_ticks "$pid")
+      line=$(taskset -c "$ccpus" redis-benchmark -h 127.0.0.1 -p "$port" -t "$t" -n "$n" -r 1000000 -d 32 -c 50 -P "$p" --csv | tail -1)
+      c1=$(cpu_ticks "$pid")
+      python3 - "$round" "$kind" "$cpus" "$t" "$p" "$n" "$c0" "$c1" "$bpk" "$line" >>"$RESULTS" <<'PY'
+import sys, os
+r, kind, cpus, t, p, n, c0, c1, bpk, line = sys.argv[1:]
+f = [x.strip('"') for x in line.split('","')]
+rps, p50, p99 = float(f[1]), float(f[4]), float(f[6])
+hz = os.sysconf("SC_CLK_TCK")
+cpu = (int(c1) - int(c0)) / hz
+print(f"{r},{kind},{cpus},{t},{p},{rps:.0f},{p50},{p99},{cpu:.2f},{int(n)/max(cpu,1e-9):.0f},{bpk}")
+PY
+    done
+  done
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+for r in $(seq "$ROUNDS"); do
+  if [ $((r % 2)) = 1 ]; then order="redis ferrocache"; else order="ferrocache redis"; fi
+  for kind in $order; do run_one "$r" "$kind" 1 0; done
+done
+for kind in redis ferrocache; do run_one two-core "$kind" 0,1 0,1; done
+
+python3 - "$RESULTS" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+def med(kind, cpus, t, p, field):
+    v = [float(r[field]) for r in rows if r["server"] == kind and r["cpus"] == cpus and r["test"] == t and r["pipeline"] == p]
+    return statistics.median(v) if v else float("nan")
+print(f"{'test':<10}{'P':>3} {'cpus':>5} | {'redis rps':>10} {'ours rps':>10} {'ratio':>6} | {'p50 r/o ms':>11} {'p99 r/o ms':>11} | {'ops/cpu-s r':>11} {'ours':>10} {'ratio':>6}")
+for cpus in ["1", "0,1"]:
+    for p in ["1", "16"]:
+        for t in ["set", "get"]:
+            a, b = med("redis", cpus, t, p, "rps"), med("ferrocache", cpus, t, p, "rps")
+            ca, cb = med("redis", cpus, t, p, "ops_per_cpu_s"), med("ferrocache", cpus, t, p, "ops_per_cpu_s")
+            print(f"{t:<10}{p:>3} {cpus:>5} | {a:>10.0f} {b:>10.0f} {b/a:>6.2f} | "
+                  f"{med('redis',cpus,t,p,'p50_ms'):>5.3f}/{med('ferrocache',cpus,t,p,'p50_ms'):<5.3f} "
+                  f"{med('redis',cpus,t,p,'p99_ms'):>5.3f}/{med('ferrocache',cpus,t,p,'p99_ms'):<5.3f} | {ca:>11.0f} {cb:>10.0f} {cb/ca:>6.2f}")
+ma = statistics.median(float(r["bytes_per_key"]) for r in rows if r["server"] == "redis")
+mb = statistics.median(float(r["bytes_per_key"]) for r in rows if r["server"] == "ferrocache")
+print(f"memory per key after loading 1M keys (used_memory delta / 1M): redis {ma:.1f} B, ferrocache {mb:.1f} B, ratio {mb/ma:.2f}")
+PY
