@@ -24,6 +24,9 @@ pub enum BlockOp {
     ZPop { max: bool },
     /// BZMPOP: reply `[key, [[member, score], ...]]`.
     ZMPop { max: bool, count: usize },
+    /// WAIT: no keys; served by replicas' acknowledgements (`replication`), the reply is the
+    /// number of replicas that acknowledged `offset`.
+    Wait { offset: u64, replicas: usize },
 }
 
 impl BlockOp {
@@ -152,6 +155,7 @@ pub fn try_serve(
             out.bulk(&v[0].0);
             out.double(v[0].1);
         }
+        BlockOp::Wait { .. } => return false,
         BlockOp::ZMPop { max, count } => {
             let v = crate::cmd::zsets::pop_members(srv, client, db, key, *max, *count);
             out.array(2);
@@ -224,6 +228,9 @@ pub fn timeout_client(srv: &mut Server, id: u64, out: &mut Vec<u8>) {
     }
     let b = srv.blocking.unblock(c).expect("blocked");
     let mut r = ReplyBuf::new(resp3);
-    b.op.timeout_reply(&mut r);
+    match b.op {
+        BlockOp::Wait { offset, .. } => r.int(crate::replication::acked(srv, offset) as i64),
+        _ => b.op.timeout_reply(&mut r),
+    }
     out.extend_from_slice(&r.buf);
 }

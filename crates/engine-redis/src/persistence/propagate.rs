@@ -157,6 +157,7 @@ pub fn served(srv: &mut Server, db: usize, key: &[u8], op: &BlockOp) {
         ]),
         BlockOp::ListMove { dest, from, to } => args(&[b"LMOVE", key, dest, side(from), side(to)]),
         BlockOp::ZPop { max } => args(&[if *max { b"ZPOPMAX" } else { b"ZPOPMIN" }, key]),
+        BlockOp::Wait { .. } => return,
         BlockOp::ZMPop { max, count } => args(&[
             if *max { b"ZPOPMAX" } else { b"ZPOPMIN" },
             key,
