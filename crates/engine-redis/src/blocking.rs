@@ -36,6 +36,9 @@ pub enum BlockOp {
         count: usize,
         noack: bool,
     },
+    /// WAIT: no keys; served by replicas' acknowledgements (`replication`), the reply is the
+    /// number of replicas that acknowledged `offset`.
+    Wait { offset: u64, replicas: usize },
 }
 
 impl BlockOp {
@@ -173,6 +176,7 @@ pub fn try_serve(
             out.double(v[0].1);
         }
         BlockOp::XRead { .. } | BlockOp::XReadGroup { .. } => unreachable!("served above"),
+        BlockOp::Wait { .. } => return false,
         BlockOp::ZMPop { max, count } => {
             let v = crate::cmd::zsets::pop_members(srv, client, db, key, *max, *count);
             out.array(2);
@@ -213,6 +217,10 @@ pub fn serve_ready(srv: &mut Server, current: &mut Client) {
                     None => false,
                 };
                 if served {
+                    if let Some(op) = &op {
+                        crate::persistence::propagate::served(srv, db, &key, op);
+                        crate::persistence::propagate::flush(srv);
+                    }
                     srv.blocking.unblock(&mut c);
                     c.outbox.send(OutMsg::Data(out.buf));
                     c.outbox.send(OutMsg::Unblocked);
@@ -241,6 +249,9 @@ pub fn timeout_client(srv: &mut Server, id: u64, out: &mut Vec<u8>) {
     }
     let b = srv.blocking.unblock(c).expect("blocked");
     let mut r = ReplyBuf::new(resp3);
-    b.op.timeout_reply(&mut r);
+    match b.op {
+        BlockOp::Wait { offset, .. } => r.int(crate::replication::acked(srv, offset) as i64),
+        _ => b.op.timeout_reply(&mut r),
+    }
     out.extend_from_slice(&r.buf);
 }

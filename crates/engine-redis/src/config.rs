@@ -132,6 +132,7 @@ static PARAMS: &[Param] = &[
         "everysec",
     ),
     p("appendfilename", Kind::Str, "appendonly.aof"),
+    p("aof-load-truncated", Kind::Bool, "yes"),
     p("save", Kind::Str, ""),
     p("dir", Kind::Str, "."),
     p("dbfilename", Kind::Str, "dump.rdb"),

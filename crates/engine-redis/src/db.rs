@@ -21,14 +21,20 @@ use rand::Rng;
 pub struct Slot {
     data: Box<[u8]>,
     agg: Option<Box<Aggregate>>,
+    /// Key length in the low 31 bits; the top bit is the snapshot mark (see
+    /// `persistence::snapshot`): a slot whose mark equals the running snapshot's parity has
+    /// already been written to it, or was created after it started.
     key_len: u32,
     /// LRU: seconds clock of the last access. LFU: minutes (16 bits) << 8 | log counter.
     pub meta: u32,
 }
 
+/// The snapshot mark bit of `Slot::key_len` (keys are at most 512 MB, well below 2^31).
+const MARK: u32 = 1 << 31;
+
 impl Keyed for Slot {
     fn key(&self) -> &[u8] {
-        &self.data[..self.key_len as usize]
+        &self.data[..self.klen()]
     }
 }
 
@@ -39,6 +45,19 @@ pub enum ValueRef<'a> {
 }
 
 impl Slot {
+    fn klen(&self) -> usize {
+        (self.key_len & !MARK) as usize
+    }
+
+    /// The snapshot mark (see `persistence::snapshot`).
+    pub fn mark(&self) -> bool {
+        self.key_len & MARK != 0
+    }
+
+    pub fn set_mark(&mut self, mark: bool) {
+        self.key_len = (self.key_len & !MARK) | if mark { MARK } else { 0 };
+    }
+
     fn new_str(key: &[u8], val: &[u8], meta: u32) -> Slot {
         let mut data = Vec::with_capacity(key.len() + val.len());
         data.extend_from_slice(key);
@@ -69,14 +88,14 @@ impl Slot {
 
     pub fn value(&self) -> ValueRef<'_> {
         match &self.agg {
-            None => ValueRef::Str(&self.data[self.key_len as usize..]),
+            None => ValueRef::Str(&self.data[self.klen()..]),
             Some(a) => ValueRef::Agg(a),
         }
     }
 
     pub fn str(&self) -> Option<&[u8]> {
         match &self.agg {
-            None => Some(&self.data[self.key_len as usize..]),
+            None => Some(&self.data[self.klen()..]),
             Some(_) => None,
         }
     }
@@ -90,7 +109,7 @@ impl Slot {
     }
 
     pub fn set_str(&mut self, val: &[u8]) {
-        let k = self.key_len as usize;
+        let k = self.klen();
         let mut data = Vec::with_capacity(k + val.len());
         data.extend_from_slice(&self.data[..k]);
         data.extend_from_slice(val);
@@ -111,7 +130,7 @@ impl Slot {
         match &self.agg {
             Some(a) => a.encoding(),
             None => {
-                let v = &self.data[self.key_len as usize..];
+                let v = &self.data[self.klen()..];
                 if v.len() <= 20 && crate::util::parse_i64(v).is_some() {
                     "int"
                 } else if v.len() <= 44 {
@@ -126,14 +145,14 @@ impl Slot {
     /// Moves the value out (for COPY/MOVE/RENAME): (string bytes or aggregate).
     fn into_value(self) -> OwnedValue {
         match self.agg {
-            None => OwnedValue::Str(self.data[self.key_len as usize..].to_vec()),
+            None => OwnedValue::Str(self.data[self.klen()..].to_vec()),
             Some(a) => OwnedValue::Agg(*a),
         }
     }
 
     fn owned_value(&self) -> OwnedValue {
         match &self.agg {
-            None => OwnedValue::Str(self.data[self.key_len as usize..].to_vec()),
+            None => OwnedValue::Str(self.data[self.klen()..].to_vec()),
             Some(a) => OwnedValue::Agg((**a).clone()),
         }
     }
@@ -226,6 +245,10 @@ pub struct Keyspace {
     pub expired_log: Vec<(usize, Box<[u8]>)>,
     /// Where large values go to be dropped off the request path.
     pub lazyfree: Option<std::sync::mpsc::Sender<Box<dyn Send>>>,
+    /// The running snapshot's copy-on-write state (`persistence::snapshot`).
+    pub cow: Option<Box<crate::persistence::snapshot::Cow>>,
+    /// The mark new slots get: the parity of the running or last snapshot.
+    pub mark: bool,
 }
 
 macro_rules! typed_access {
@@ -244,7 +267,7 @@ macro_rules! typed_access {
         pub fn $get_mut(&mut self, db: usize, key: &[u8]) -> Result<Option<&mut $ty>, WrongType> {
             match self.lookup(db, key) {
                 None => Ok(None),
-                Some(i) => match self.dbs[db].keys.get_mut(i).agg_mut() {
+                Some(i) => match self.preserved_mut(db, i).agg_mut() {
                     Some(Aggregate::$variant(v)) => Ok(Some(v)),
                     _ => Err(WrongType),
                 },
@@ -257,14 +280,13 @@ macro_rules! typed_access {
                 Some(i) => i,
                 None => {
                     let meta = self.initial_meta();
-                    self.dbs[db].keys.insert_new(Slot::new_agg(
-                        key,
-                        Aggregate::$variant(<$ty>::default()),
-                        meta,
-                    ))
+                    self.insert_slot(
+                        db,
+                        Slot::new_agg(key, Aggregate::$variant(<$ty>::default()), meta),
+                    )
                 }
             };
-            match self.dbs[db].keys.get_mut(i).agg_mut() {
+            match self.preserved_mut(db, i).agg_mut() {
                 Some(Aggregate::$variant(v)) => Ok(v),
                 _ => Err(WrongType),
             }
@@ -286,7 +308,37 @@ impl Keyspace {
             stats: KeyStats::default(),
             expired_log: Vec::new(),
             lazyfree: None,
+            cow: None,
+            mark: false,
         }
+    }
+
+    /// Before a key's value or TTL changes or it is deleted: a running snapshot writes the old
+    /// value first if it has not reached the key yet (per-key copy-on-write).
+    fn preserve(&mut self, db: usize, idx: usize) {
+        if let Some(cow) = self.cow.as_deref_mut() {
+            cow.preserve(db, &mut self.dbs[db], idx);
+        }
+    }
+
+    fn preserve_key(&mut self, db: usize, key: &[u8]) {
+        if self.cow.is_some() {
+            if let Some(idx) = self.dbs[db].keys.find(key) {
+                self.preserve(db, idx);
+            }
+        }
+    }
+
+    /// A slot about to be modified in place.
+    fn preserved_mut(&mut self, db: usize, idx: usize) -> &mut Slot {
+        self.preserve(db, idx);
+        self.dbs[db].keys.get_mut(idx)
+    }
+
+    /// Inserts a new key; it carries the current mark, so a running snapshot skips it.
+    fn insert_slot(&mut self, db: usize, mut slot: Slot) -> usize {
+        slot.set_mark(self.mark);
+        self.dbs[db].keys.insert_new(slot)
     }
 
     pub fn lru_clock(&self) -> u32 {
@@ -348,12 +400,13 @@ impl Keyspace {
 
     /// Deletes the key if its time has come; true if it did.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
-        let d = &mut self.dbs[db];
-        if d.expires.is_empty() {
+        if self.dbs[db].expires.is_empty() {
             return false;
         }
-        match d.expires.get_by_key(key) {
+        match self.dbs[db].expires.get_by_key(key) {
             Some(e) if e.at <= self.now => {
+                self.preserve_key(db, key);
+                let d = &mut self.dbs[db];
                 d.expires.remove_key(key);
                 if let Some(slot) = d.keys.remove_key(key) {
                     self.dispose(slot, false);
@@ -396,7 +449,7 @@ impl Keyspace {
     }
 
     pub fn slot_mut(&mut self, db: usize, idx: usize) -> &mut Slot {
-        self.dbs[db].keys.get_mut(idx)
+        self.preserved_mut(db, idx)
     }
 
     pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
@@ -423,7 +476,7 @@ impl Keyspace {
     pub fn set_str(&mut self, db: usize, key: &[u8], val: &[u8], keep_ttl: bool) {
         match self.lookup(db, key) {
             Some(i) => {
-                let slot = self.dbs[db].keys.get_mut(i);
+                let slot = self.preserved_mut(db, i);
                 let old_agg = slot.agg.take();
                 slot.set_str(val);
                 if let Some(a) = old_agg {
@@ -432,7 +485,7 @@ impl Keyspace {
             }
             None => {
                 let meta = self.initial_meta();
-                self.dbs[db].keys.insert_new(Slot::new_str(key, val, meta));
+                self.insert_slot(db, Slot::new_str(key, val, meta));
             }
         }
         if !keep_ttl {
@@ -442,7 +495,7 @@ impl Keyspace {
 
     /// Updates a string in place (APPEND, SETRANGE, INCR): the key must exist as a string.
     pub fn replace_str(&mut self, db: usize, idx: usize, val: &[u8]) {
-        self.dbs[db].keys.get_mut(idx).set_str(val);
+        self.preserved_mut(db, idx).set_str(val);
     }
 
     /// Stores a value detached from its key (RENAME, MOVE, COPY, RESTORE, SORT STORE).
@@ -452,13 +505,14 @@ impl Keyspace {
             OwnedValue::Agg(a) => {
                 self.delete(db, key);
                 let meta = self.initial_meta();
-                self.dbs[db].keys.insert_new(Slot::new_agg(key, a, meta));
+                self.insert_slot(db, Slot::new_agg(key, a, meta));
             }
         }
     }
 
     pub fn take_value(&mut self, db: usize, key: &[u8]) -> Option<(OwnedValue, Option<i64>)> {
-        self.peek(db, key)?;
+        let idx = self.peek(db, key)?;
+        self.preserve(db, idx);
         let exp = self.dbs[db].expires.remove_key(key).map(|e| e.at);
         let slot = self.dbs[db].keys.remove_key(key)?;
         Some((slot.into_value(), exp))
@@ -480,6 +534,7 @@ impl Keyspace {
         if self.expire_if_needed(db, key) {
             return false;
         }
+        self.preserve_key(db, key);
         let d = &mut self.dbs[db];
         match d.keys.remove_key(key) {
             Some(slot) => {
@@ -525,6 +580,7 @@ impl Keyspace {
 
     /// Sets the expiry time of an existing key.
     pub fn set_expire(&mut self, db: usize, key: &[u8], at: i64) {
+        self.preserve_key(db, key);
         let d = &mut self.dbs[db];
         match d.expires.get_by_key_mut(key) {
             Some(e) => e.at = at,
@@ -539,8 +595,11 @@ impl Keyspace {
 
     /// Removes the TTL; true if there was one.
     pub fn persist(&mut self, db: usize, key: &[u8]) -> bool {
-        let d = &mut self.dbs[db];
-        !d.expires.is_empty() && d.expires.remove_key(key).is_some()
+        if self.dbs[db].expires.is_empty() {
+            return false;
+        }
+        self.preserve_key(db, key);
+        self.dbs[db].expires.remove_key(key).is_some()
     }
 
     /// Empties one DB (or all if `db` is None); with `lazy` the data is dropped on the
@@ -554,6 +613,13 @@ impl Keyspace {
         for d in range {
             let old = std::mem::take(&mut self.dbs[d]);
             removed += old.len();
+            // A running snapshot still has to write the keys it has not reached.
+            let Some(old) = (match self.cow.as_deref_mut() {
+                Some(cow) => cow.adopt_flushed(d, old),
+                None => Some(old),
+            }) else {
+                continue;
+            };
             match (&self.lazyfree, lazy) {
                 (Some(tx), true) => {
                     let _ = tx.send(Box::new(old));

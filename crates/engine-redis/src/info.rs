@@ -241,26 +241,7 @@ fn section(srv: &Server, name: &str, o: &mut String) {
         }
         "persistence" => {
             o.push_str("# Persistence\r\n");
-            w(o, "loading", &0);
-            w(o, "async_loading", &0);
-            w(o, "current_cow_peak", &0);
-            w(o, "current_cow_size", &0);
-            w(o, "current_fork_perc", &"0.00");
-            w(o, "current_save_keys_processed", &0);
-            w(o, "current_save_keys_total", &0);
-            w(o, "rdb_changes_since_last_save", &srv.stats.dirty);
-            w(o, "rdb_bgsave_in_progress", &0);
-            w(o, "rdb_last_save_time", &srv.last_save);
-            w(o, "rdb_last_bgsave_status", &"ok");
-            w(o, "rdb_last_bgsave_time_sec", &-1);
-            w(o, "rdb_current_bgsave_time_sec", &-1);
-            w(o, "aof_enabled", &(srv.config.flag("appendonly") as u8));
-            w(o, "aof_rewrite_in_progress", &0);
-            w(o, "aof_rewrite_scheduled", &0);
-            w(o, "aof_last_rewrite_time_sec", &-1);
-            w(o, "aof_current_rewrite_time_sec", &-1);
-            w(o, "aof_last_bgrewrite_status", &"ok");
-            w(o, "aof_last_write_status", &"ok");
+            crate::persistence::info(srv, o);
         }
         "stats" => {
             let s = &srv.stats;
@@ -274,9 +255,9 @@ fn section(srv: &Server, name: &str, o: &mut String) {
             w(o, "instantaneous_input_kbps", &"0.00");
             w(o, "instantaneous_output_kbps", &"0.00");
             w(o, "rejected_connections", &s.rejected_connections);
-            w(o, "sync_full", &0);
-            w(o, "sync_partial_ok", &0);
-            w(o, "sync_partial_err", &0);
+            w(o, "sync_full", &srv.repl.sync_full);
+            w(o, "sync_partial_ok", &srv.repl.sync_partial_ok);
+            w(o, "sync_partial_err", &srv.repl.sync_partial_err);
             w(o, "expired_keys", &k.expired);
             w(o, "expired_stale_perc", &"0.00");
             w(o, "expired_time_cap_reached_count", &0);
@@ -312,25 +293,8 @@ fn section(srv: &Server, name: &str, o: &mut String) {
         }
         "replication" => {
             o.push_str("# Replication\r\n");
-            w(o, "role", &"master");
-            w(o, "connected_slaves", &0);
-            w(o, "master_failover_state", &"no-failover");
-            w(o, "master_replid", &srv.run_id);
-            w(
-                o,
-                "master_replid2",
-                &"0000000000000000000000000000000000000000",
-            );
-            w(o, "master_repl_offset", &0);
-            w(o, "second_repl_offset", &-1);
-            w(o, "repl_backlog_active", &0);
-            w(
-                o,
-                "repl_backlog_size",
-                &srv.config.value_of("repl-backlog-size"),
-            );
-            w(o, "repl_backlog_first_byte_offset", &0);
-            w(o, "repl_backlog_histlen", &0);
+            let mut f = |k: &str, v: &dyn std::fmt::Display| w(o, k, v);
+            crate::replication::info(srv, &mut f);
         }
         "cpu" => {
             let (u, s) = cpu_times();

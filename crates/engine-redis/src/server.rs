@@ -77,6 +77,10 @@ pub struct Server {
     pub config_file: String,
     /// Lua VM, scripting client and the BUSY/SCRIPT KILL control (`cmd/scripting.rs`).
     pub scripts: crate::cmd::scripting::ScriptState,
+    /// Snapshots and the AOF (`persistence/`).
+    pub persist: crate::persistence::Persistence,
+    /// Replication state, primary and replica sides (`replication/`).
+    pub repl: crate::replication::Replication,
 }
 
 /// What the connection must do after [`Engine::run`].
@@ -137,6 +141,8 @@ impl Server {
                 .unwrap_or_default(),
             config_file: String::new(),
             scripts: Default::default(),
+            persist: Default::default(),
+            repl: Default::default(),
         };
         s.apply_config();
         s
@@ -166,6 +172,7 @@ impl Server {
         self.ks.now = crate::util::now_ms();
         cmd::dispatch(self, client, argv, out);
         if self.call_depth == 0 {
+            crate::persistence::propagate::flush(self);
             self.after_command(client);
         }
     }
@@ -303,12 +310,14 @@ impl Engine {
     pub fn new(config: Config, managed: bool) -> Arc<Engine> {
         let max = config.proto_max_bulk_len;
         let server = Server::new(config, managed);
-        Arc::new(Engine {
+        let engine = Arc::new(Engine {
             script_control: Arc::clone(&server.scripts.control),
             inner: Mutex::new(server),
             max_bulk_len: std::sync::atomic::AtomicI64::new(max),
             input_bytes: std::sync::atomic::AtomicU64::new(0),
-        })
+        });
+        engine.lock().persist.engine = Arc::downgrade(&engine);
+        engine
     }
 
     /// Direct access to the server state (control socket, tests, timers).
@@ -384,6 +393,8 @@ impl Engine {
         }
         s.stats.net_output_bytes += rb.buf.len() as u64;
         s.stats.net_input_bytes = self.input_bytes();
+        // The AOF is written (and fsynced under `always`) before any reply leaves.
+        crate::persistence::aof::end_batch(&mut s);
         self.max_bulk_len.store(
             s.config.proto_max_bulk_len,
             std::sync::atomic::Ordering::Relaxed,
@@ -476,6 +487,7 @@ impl Engine {
         };
         s.ks.now = crate::util::now_ms();
         s.ks.active_expire_cycle(1000);
+        crate::persistence::cron(&mut s);
         if !s.ks.expired_log.is_empty() {
             let mut fake =
                 s.new_client(ClientKind::Fake, ConnInfo::default(), Arc::new(NullOutbox));
@@ -494,6 +506,7 @@ impl Engine {
         );
         let mut out = ReplyBuf::new(false);
         s.execute(&mut fake, &Argv::from_slices(args), &mut out);
+        crate::persistence::aof::end_batch(&mut s);
         out.buf
     }
 

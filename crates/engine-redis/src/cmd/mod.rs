@@ -450,6 +450,9 @@ pub static TABLE: &[CommandSpec] = &[
     c!("migrate", -6, W | RESTRICTED, 3, 3, 1, "generic", server::migrate),
     c!("role", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, "server", server::role),
     c!("wait", 3, NOSCRIPT, 0, 0, 0, "generic", server::wait),
+    c!("psync", -3, ADMIN | NOSCRIPT | NO_MULTI, 0, 0, 0, "server", crate::replication::psync),
+    c!("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, 0, 0, 0, "server", crate::replication::psync),
+    c!("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, 0, 0, 0, "server", crate::replication::replconf),
     c!("readonly", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("readwrite", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("cluster", -2, 0, 0, 0, 0, "cluster", server::cluster_disabled),
@@ -630,6 +633,10 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
         out.simple("QUEUED");
         return;
     }
+    if let Some(msg) = crate::replication::refuse(srv, client, spec) {
+        reject(srv, client, Some(spec), out, msg);
+        return;
+    }
     if client.in_pubsub_mode() && !spec.has(PUBSUB_CONTEXT) {
         let msg = format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -669,6 +676,7 @@ pub fn run_spec(
     }
     let start = std::time::Instant::now();
     let mark = out.len();
+    let dirty_before = srv.stats.dirty;
     let result = {
         let mut ctx = Ctx {
             srv,
@@ -688,6 +696,8 @@ pub fn run_spec(
         }
     };
     let us = start.elapsed().as_micros() as u64;
+    let db = client.db;
+    crate::persistence::propagate::after_write(srv, db, spec, argv, &out.buf[mark..], dirty_before);
     let st = srv.stats.commands.entry(spec.name).or_default();
     st.calls += 1;
     st.usec += us;
@@ -713,4 +723,5 @@ pub fn cleanup_client(srv: &mut Server, c: &mut Client) {
         crate::pubsub::punsubscribe(srv, c, &p);
     }
     srv.monitors.retain(|&i| i != c.id);
+    crate::replication::client_gone(srv, c.id);
 }

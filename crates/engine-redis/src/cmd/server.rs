@@ -291,6 +291,9 @@ pub fn swapdb(ctx: &mut Ctx) -> CmdResult {
     }
     if x != y {
         ctx.srv.ks.dbs.swap(x as usize, y as usize);
+        if let Some(cow) = ctx.srv.ks.cow.as_deref_mut() {
+            cow.swapped(x as usize, y as usize);
+        }
         ctx.srv.touch_all_watched(Some(x as usize), ctx.client);
         ctx.srv.touch_all_watched(Some(y as usize), ctx.client);
         for db in [x as usize, y as usize] {
@@ -459,8 +462,10 @@ fn all_clients<'a>(srv: &'a Server, current: &'a Client) -> Vec<&'a Client> {
 
 fn client_type_matches(c: &Client, t: &str) -> bool {
     match t {
-        "normal" => c.subscription_count() == 0,
+        "normal" => c.subscription_count() == 0 && c.repl_role.is_none(),
         "pubsub" => c.subscription_count() > 0,
+        "master" => c.repl_role == Some("master"),
+        "replica" | "slave" => c.repl_role == Some("replica"),
         _ => false,
     }
 }
@@ -814,6 +819,8 @@ pub fn config(ctx: &mut Ctx) -> CmdResult {
             }
             ctx.srv.config = trial;
             ctx.srv.apply_config();
+            crate::persistence::aof::config_changed(ctx.srv)
+                .map_err(|e| Error::msg(format!("ERR {e}")))?;
             ctx.out.ok();
         }
         "resetstat" if a.len() == 2 => {
@@ -1327,9 +1334,8 @@ pub fn debug(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-pub fn save(_ctx: &mut Ctx) -> CmdResult {
-    // Snapshots are written by the persistence layer (its own issue); until it lands, say so.
-    err("ERR snapshots are not available on this node yet")
+pub fn save(ctx: &mut Ctx) -> CmdResult {
+    crate::persistence::save_command(ctx)
 }
 
 pub fn bgrewriteaof(_ctx: &mut Ctx) -> CmdResult {
@@ -1351,12 +1357,7 @@ pub fn shutdown(ctx: &mut Ctx) -> CmdResult {
 }
 
 pub fn replicaof(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx.argv;
-    if eq_ignore_case(&a[1], "no") && eq_ignore_case(&a[2], "one") {
-        ctx.out.ok();
-        return Ok(());
-    }
-    err("ERR replication is not available on this node yet")
+    crate::replication::replicaof(ctx)
 }
 
 pub fn migrate(_ctx: &mut Ctx) -> CmdResult {
@@ -1364,22 +1365,11 @@ pub fn migrate(_ctx: &mut Ctx) -> CmdResult {
 }
 
 pub fn role(ctx: &mut Ctx) -> CmdResult {
-    ctx.out.array(3);
-    ctx.out.bulk(b"master");
-    ctx.out.int(0);
-    ctx.out.array(0);
-    Ok(())
+    crate::replication::role(ctx)
 }
 
 pub fn wait(ctx: &mut Ctx) -> CmdResult {
-    ctx.int_arg(1)?;
-    let t = ctx.int_arg(2)?;
-    if t < 0 {
-        return err("ERR timeout is negative");
-    }
-    // No replicas exist on a standalone node: zero acknowledged.
-    ctx.out.int(0);
-    Ok(())
+    crate::replication::wait(ctx)
 }
 
 pub fn lolwut(ctx: &mut Ctx) -> CmdResult {

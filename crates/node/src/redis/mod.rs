@@ -4,7 +4,8 @@
 //!   tokio runtime, `--threads N` worker threads
 //!   ├─ listener per --bind address ──accept──▶ connection task (one per client)
 //!   ├─ control socket (unix, --control-socket) ─▶ connection task, ClientKind::Control
-//!   └─ cron task (every 1000/hz ms): active expiry, idle timeouts, SHUTDOWN watch
+//!   ├─ cron task (every 1000/hz ms): active expiry, idle timeouts, SHUTDOWN watch
+//!   └─ replication supervisor: the link to our primary after REPLICAOF (`replication.rs`)
 //!
 //!   connection task:
 //!     read ─▶ parse every complete request in the buffer (no lock)
@@ -16,6 +17,8 @@
 //!
 //! Per-request kernel crossings dominate at pipeline depth 1 on small machines, so a connection
 //! drains everything readable before executing and writes every reply of the batch at once.
+
+pub mod replication;
 
 use crate::NodeArgs;
 use anyhow::Context as _;
@@ -112,6 +115,9 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     engine_redis::alloc::mark_installed();
     let config = config_from_args(&args)?;
     let engine = Engine::new(config, args.managed);
+    // The RDB file or the AOF of `--dir`; a corrupt one stops the start.
+    engine_redis::persistence::load_at_start(&mut engine.lock())
+        .map_err(|e| anyhow::anyhow!("loading data: {e}"))?;
     let threads = args.threads();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
@@ -159,6 +165,7 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
                     tokio::spawn(accept_unix(c, eng.clone(), stop_rx.clone()));
                 }
                 tokio::spawn(cron(eng.clone(), stop_for_cron, stop_rx.clone()));
+                tokio::spawn(replication::supervise(eng.clone(), stop_rx.clone()));
                 let mut rx = stop_rx;
                 while !*rx.borrow() {
                     if rx.changed().await.is_err() {

@@ -1,0 +1,538 @@
+//! Persistence of the Redis node: snapshots taken while clients write (point-in-time
+//! consistency, bounded memory, loadable by redis-server 7.0 and accepted by redis-check-rdb),
+//! loading at start, and the AOF (kill -9 with `appendfsync always` loses nothing acknowledged;
+//! a torn tail is cut back like Redis does).
+//!
+//! Nodes that must be killed run in a child process: this test binary re-executes itself with
+//! `FERRO_CHILD_NODE` set, and the `child_node` test then runs a node until it is killed.
+
+mod redis_common;
+
+use redis_common::*;
+use resp::Frame;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn info(c: &mut Client, field: &str) -> String {
+    info_field(c, "persistence", field).unwrap_or_default()
+}
+
+fn info_u64(c: &mut Client, section: &str, field: &str) -> u64 {
+    info_field(c, section, field)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn wait_bgsave(c: &mut Client) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while info(c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read_rdb(path: &Path) -> Vec<rdb::Entry> {
+    let f = std::fs::File::open(path).expect("snapshot file");
+    rdb::Reader::new(f)
+        .expect("header")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("a complete, checksummed file")
+}
+
+/// Keys of the consistency test. Writers own disjoint sets of counters and increment them in a
+/// fixed order, pass after pass; one writer creates `new:<j>` for j = 0, 1, 2...; one deletes
+/// `fill:<i>` for i = 0, 1, 2... A point-in-time image must show, per writer, counters that
+/// drop by one at most once along the order (a prefix of the current pass is done), the
+/// created keys as a gap-free prefix and the deleted keys as a prefix too. Serializing keys at
+/// different moments without copy-on-write breaks this as soon as a writer laps.
+const WRITERS: usize = 4;
+const COUNTERS_PER_WRITER: usize = 1000;
+
+fn counter_key(w: usize, i: usize) -> String {
+    format!("ctr:{w}:{i}")
+}
+
+fn check_point_in_time(entries: &[rdb::Entry], fill: usize) -> (u64, u64) {
+    let map: HashMap<&[u8], &rdb::Value> = entries
+        .iter()
+        .map(|e| (e.key.as_slice(), &e.value))
+        .collect();
+    let num = |k: &str| -> Option<i64> {
+        match map.get(k.as_bytes()) {
+            Some(rdb::Value::String(s)) => std::str::from_utf8(s).ok()?.parse().ok(),
+            None => None,
+            Some(v) => panic!("{k} has type {}", v.type_name()),
+        }
+    };
+    let mut max_pass = 0;
+    for w in 0..WRITERS {
+        let vals: Vec<i64> = (0..COUNTERS_PER_WRITER)
+            .map(|i| num(&counter_key(w, i)).expect("every counter exists"))
+            .collect();
+        let first = vals[0];
+        let drops = vals.windows(2).filter(|p| p[1] != p[0]).count();
+        for (i, p) in vals.windows(2).enumerate() {
+            assert!(
+                p[1] == p[0] || p[1] == p[0] - 1,
+                "writer {w}: counter {} is {} after {} (not one point in time)",
+                i + 1,
+                p[1],
+                p[0]
+            );
+        }
+        assert!(drops <= 1, "writer {w}: {drops} steps along the order");
+        max_pass = max_pass.max(first as u64);
+    }
+    // Created keys: new:0..m all present, nothing after.
+    let present = |k: &str| map.contains_key(k.as_bytes());
+    let created = (0..).take_while(|j| present(&format!("new:{j}"))).count();
+    let stray = map.keys().filter(|k| k.starts_with(b"new:")).count();
+    assert_eq!(created, stray, "created keys are not a prefix");
+    // Deleted keys: fill:0..d gone, fill:d.. present.
+    let deleted = (0..fill)
+        .take_while(|i| !present(&format!("fill:{i}")))
+        .count();
+    for i in deleted..fill {
+        assert!(
+            present(&format!("fill:{i}")),
+            "fill:{i} missing but fill:{deleted} present: deletions are not a prefix"
+        );
+    }
+    (max_pass, created as u64)
+}
+
+#[test]
+fn bgsave_during_writes_is_one_point_in_time() {
+    // 1M keys in a release build; a debug build (plain `cargo test`) uses 200k to stay quick.
+    let fill: usize = std::env::var("FERRO_SNAPSHOT_KEYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if cfg!(debug_assertions) {
+            200_000
+        } else {
+            1_000_000
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let node = start_ours(&["--dir", dir.path().to_str().unwrap()]);
+    let addr = node.addr();
+    let mut c = Client::connect(addr);
+    c.set_timeout(Duration::from_secs(120));
+    // The data: fill keys of several types, plus the counters.
+    let mut batch = Vec::new();
+    for i in 0..fill {
+        let k = format!("fill:{i}");
+        match i % 10 {
+            0 => batch.extend(Client::encode(&["RPUSH", &k, "a", "b", &i.to_string()])),
+            1 => batch.extend(Client::encode(&["HSET", &k, "f", &i.to_string(), "g", "x"])),
+            2 => batch.extend(Client::encode(&[
+                "ZADD",
+                &k,
+                "1.5",
+                "m",
+                "2",
+                &i.to_string(),
+            ])),
+            3 => batch.extend(Client::encode(&["SADD", &k, "1", "2", &i.to_string()])),
+            4 => batch.extend(Client::encode(&["SET", &k, &i.to_string(), "EX", "100000"])),
+            _ => batch.extend(Client::encode(&["SET", &k, &format!("value-{i:0>40}")])),
+        }
+        if (i + 1) % 2000 == 0 || i + 1 == fill {
+            c.send_raw(&batch);
+            batch.clear();
+            for _ in 0..((i % 2000) + 1) {
+                let r = c.read();
+                assert!(!matches!(r, Frame::Error(_)), "{r:?}");
+            }
+        }
+    }
+    for w in 0..WRITERS {
+        for i in 0..COUNTERS_PER_WRITER {
+            c.cmd(&["SET", &counter_key(w, i), "0"]);
+        }
+    }
+    let mem_before = info_u64(&mut c, "memory", "used_memory");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let ops = Arc::new(AtomicU64::new(0));
+    let mut threads = Vec::new();
+    for w in 0..WRITERS {
+        let (stop, errors, ops) = (stop.clone(), errors.clone(), ops.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut c = Client::connect(addr);
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let mut b = Vec::new();
+                for _ in 0..50 {
+                    b.extend(Client::encode(&["INCR", &counter_key(w, i)]));
+                    i = (i + 1) % COUNTERS_PER_WRITER;
+                }
+                c.send_raw(&b);
+                for _ in 0..50 {
+                    if matches!(c.read(), Frame::Error(_)) {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                ops.fetch_add(50, Ordering::Relaxed);
+            }
+        }));
+    }
+    // Creator and deleter, one command at a time so their order is exact.
+    for role in 0..2 {
+        let (stop, errors, ops) = (stop.clone(), errors.clone(), ops.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut c = Client::connect(addr);
+            let mut j = 0usize;
+            while !stop.load(Ordering::Relaxed) && j < 20_000 && (role == 0 || j < fill) {
+                let r = if role == 0 {
+                    c.cmd(&["SET", &format!("new:{j}"), "x"])
+                } else {
+                    c.cmd(&["DEL", &format!("fill:{j}")])
+                };
+                if matches!(r, Frame::Error(_)) {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                ops.fetch_add(1, Ordering::Relaxed);
+                j += 1;
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let ops_at_start = ops.load(Ordering::Relaxed);
+    let t0 = Instant::now();
+    assert_eq!(c.cmd(&["BGSAVE"]), simple("Background saving started"));
+    assert!(
+        matches!(c.cmd(&["BGSAVE"]), Frame::Error(e) if e.starts_with(b"ERR Background save already in progress"))
+    );
+    let mut mem_peak = mem_before;
+    while info(&mut c, "rdb_bgsave_in_progress") != "0" {
+        mem_peak = mem_peak.max(info_u64(&mut c, "memory", "used_memory"));
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(t0.elapsed() < Duration::from_secs(600));
+    }
+    let snapshot_secs = t0.elapsed().as_secs_f64();
+    let ops_during = ops.load(Ordering::Relaxed) - ops_at_start;
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(errors.load(Ordering::Relaxed), 0, "a client saw an error");
+    assert_eq!(info(&mut c, "rdb_last_bgsave_status"), "ok");
+    let cow_peak = info_u64(&mut c, "persistence", "rdb_last_cow_size");
+
+    let path = dir.path().join("dump.rdb");
+    let entries = read_rdb(&path);
+    let (passes, created) = check_point_in_time(&entries, fill);
+    let file_mb = std::fs::metadata(&path).unwrap().len() as f64 / 1e6;
+    eprintln!(
+        "snapshot of {} keys ({file_mb:.1} MB) in {snapshot_secs:.2}s while {ops_during} writes ran; \
+         counters at pass {passes}, {created} created keys in the image; buffered bytes peak \
+         {cow_peak}; used_memory {mem_before} -> peak {mem_peak}",
+        entries.len()
+    );
+    assert!(
+        ops_during > 0,
+        "writers made no progress during the snapshot"
+    );
+    // Extra memory: the buffers, not a copy of the data (the dataset is > 100 MB at 1M keys).
+    assert!(cow_peak < 16 << 20, "snapshot buffered {cow_peak} bytes");
+    assert!(
+        mem_peak.saturating_sub(mem_before) < 48 << 20,
+        "used_memory grew by {} bytes during the snapshot",
+        mem_peak - mem_before
+    );
+    // No temporary file is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("temp-"))
+        .collect();
+    assert!(leftovers.is_empty());
+    drop(node);
+
+    // redis-check-rdb accepts it and redis-server 7.0 loads it with the same keys.
+    let check = Command::new("redis-check-rdb").arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && text.contains("RDB looks OK"),
+        "{text}"
+    );
+    let real = start_real(&[
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--dbfilename",
+        "dump.rdb",
+    ]);
+    let mut r = Client::connect(real.addr);
+    assert_eq!(r.cmd(&["DBSIZE"]), int(entries.len() as i64));
+    assert_eq!(r.cmd(&["GET", &counter_key(0, 0)]), {
+        let v = entries
+            .iter()
+            .find(|e| e.key == counter_key(0, 0).as_bytes())
+            .unwrap();
+        match &v.value {
+            rdb::Value::String(s) => Frame::Bulk(s.clone()),
+            _ => unreachable!(),
+        }
+    });
+}
+
+#[test]
+fn save_lastsave_info_and_load_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let node = start_ours(&["--dir", d, "--param", "dbfilename=snap.rdb"]);
+    let mut c = Client::connect(node.addr());
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["RPUSH", "l", "x", "y"]);
+    c.cmd(&["SELECT", "3"]);
+    c.cmd(&["HSET", "h", "f", "v"]);
+    c.cmd(&["PEXPIRE", "h", "500000"]);
+    assert_eq!(info(&mut c, "rdb_changes_since_last_save"), "4");
+    let before = match c.cmd(&["LASTSAVE"]) {
+        Frame::Int(t) => t,
+        f => panic!("{f:?}"),
+    };
+    assert_eq!(c.cmd(&["SAVE"]), simple("OK"));
+    assert_eq!(info(&mut c, "rdb_changes_since_last_save"), "0");
+    assert!(matches!(c.cmd(&["LASTSAVE"]), Frame::Int(t) if t >= before));
+    assert!(matches!(c.cmd(&["BGSAVE", "NOW"]), Frame::Error(_)));
+    assert_eq!(info(&mut c, "rdb_saves"), "1");
+    drop(node);
+    let node = start_ours(&["--dir", d, "--param", "dbfilename=snap.rdb"]);
+    let mut c = Client::connect(node.addr());
+    assert_eq!(c.cmd(&["GET", "a"]), bulk("1"));
+    assert_eq!(
+        c.cmd(&["LRANGE", "l", "0", "-1"]),
+        Frame::Array(vec![bulk("x"), bulk("y")])
+    );
+    c.cmd(&["SELECT", "3"]);
+    assert_eq!(c.cmd(&["HGET", "h", "f"]), bulk("v"));
+    assert!(matches!(c.cmd(&["PTTL", "h"]), Frame::Int(t) if t > 400_000 && t <= 500_000));
+    drop(node);
+    // A corrupt file stops the start instead of serving half the data.
+    let p = dir.path().join("snap.rdb");
+    let mut bytes = std::fs::read(&p).unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0xff;
+    std::fs::write(&p, &bytes).unwrap();
+    assert!(
+        node::redis::start(node_args(&["--dir", d, "--param", "dbfilename=snap.rdb"])).is_err()
+    );
+}
+
+#[test]
+fn managed_mode_refuses_save_but_the_control_socket_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let sock = dir.path().join("ctl.sock");
+    let node = start_ours(&[
+        "--dir",
+        d,
+        "--managed",
+        "--control-socket",
+        sock.to_str().unwrap(),
+    ]);
+    let mut c = Client::connect(node.addr());
+    c.cmd(&["SET", "k", "v"]);
+    assert!(matches!(c.cmd(&["BGSAVE"]), Frame::Error(e) if e.starts_with(b"ERR unknown command")));
+    let mut ctl = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    use std::io::{Read, Write};
+    ctl.write_all(&Client::encode(&["BGSAVE"])).unwrap();
+    let mut buf = [0u8; 64];
+    let n = ctl.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"+Background saving started\r\n");
+    wait_bgsave(&mut c);
+    let entries = read_rdb(&dir.path().join("dump.rdb"));
+    assert_eq!(entries.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// AOF
+
+/// Runs a node in this process until killed, when asked to by [`spawn_child`].
+#[test]
+fn child_node() {
+    let Ok(args) = std::env::var("FERRO_CHILD_NODE") else {
+        return;
+    };
+    let args: Vec<&str> = args.split('\u{1f}').collect();
+    let node = start_ours(&args);
+    println!("PORT {}", node.addr().port());
+    // The parent's pipe must see the line now, not at exit.
+    std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    node.wait();
+}
+
+struct ChildNode {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for ChildNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_child(args: &[&str]) -> Option<ChildNode> {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["child_node", "--exact", "--nocapture", "--test-threads=1"])
+        .env("FERRO_CHILD_NODE", args.join("\u{1f}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    for line in out.lines() {
+        let Ok(line) = line else { break };
+        // libtest prints "test child_node ... " on the same line first.
+        if let Some((_, p)) = line.split_once("PORT ") {
+            let addr = format!("127.0.0.1:{p}").parse().unwrap();
+            return Some(ChildNode { child, addr });
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn aof_always_kill_9_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let args = [
+        "--dir",
+        &d,
+        "--param",
+        "appendonly=yes",
+        "--param",
+        "appendfsync=always",
+    ];
+    let node = spawn_child(&args).expect("child node starts");
+    let addr = node.addr;
+    let acked: Vec<Arc<AtomicU64>> = (0..3).map(|_| Arc::new(AtomicU64::new(0))).collect();
+    let mut threads = Vec::new();
+    for (w, n) in acked.iter().enumerate() {
+        let n = n.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut c = Client::connect(addr);
+            c.set_timeout(Duration::from_secs(5));
+            for i in 1u64.. {
+                // A transaction, a counter, a list element and a TTL: several kinds of records.
+                c.send(&["MULTI"]);
+                c.send(&["INCR", &format!("ctr:{w}")]);
+                c.send(&["RPUSH", &format!("list:{w}"), &i.to_string()]);
+                c.send(&["SET", &format!("ttl:{w}:{i}"), "v", "EX", "100000"]);
+                c.send(&["EXEC"]);
+                for _ in 0..4 {
+                    if c.try_read().is_none() {
+                        return;
+                    }
+                }
+                match c.try_read() {
+                    Some(Frame::Array(_)) => n.store(i, Ordering::SeqCst),
+                    _ => return,
+                }
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut node = node;
+    unsafe {
+        libc::kill(node.child.id() as i32, libc::SIGKILL);
+    }
+    let _ = node.child.wait();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let node = spawn_child(&args).expect("restart after kill -9");
+    let mut c = Client::connect(node.addr);
+    for (w, n) in acked.iter().enumerate() {
+        let n = n.load(Ordering::SeqCst);
+        assert!(n > 0, "writer {w} got nothing acknowledged");
+        let ctr: u64 = match c.cmd(&["GET", &format!("ctr:{w}")]) {
+            Frame::Bulk(b) => String::from_utf8(b).unwrap().parse().unwrap(),
+            f => panic!("{f:?}"),
+        };
+        // Everything acknowledged is there; at most the one in flight beyond it.
+        assert!(
+            ctr == n || ctr == n + 1,
+            "writer {w}: acked {n}, counter {ctr}"
+        );
+        let list = c.cmd(&["LRANGE", &format!("list:{w}"), "0", "-1"]);
+        let expect: Vec<Frame> = (1..=ctr).map(|i| bulk(&i.to_string())).collect();
+        assert_eq!(list, Frame::Array(expect));
+        assert!(
+            matches!(c.cmd(&["TTL", &format!("ttl:{w}:{n}")]), Frame::Int(t) if t > 99_000),
+            "the TTL survived as an absolute time"
+        );
+        eprintln!("writer {w}: {n} acknowledged transactions, all present after kill -9");
+    }
+}
+
+#[test]
+fn aof_torn_tail_is_cut_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let args = ["--dir", d, "--param", "appendonly=yes"];
+    {
+        let node = start_ours(&args);
+        let mut c = Client::connect(node.addr());
+        c.cmd(&["SET", "a", "1"]);
+        c.cmd(&["SELECT", "2"]);
+        c.cmd(&["SET", "b", "2"]);
+    }
+    let aof = dir.path().join("appendonly.aof");
+    let whole = std::fs::read(&aof).unwrap();
+    // A crash in the middle of a command, and one in the middle of a transaction.
+    let mut torn = whole.clone();
+    torn.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1");
+    std::fs::write(&aof, &torn).unwrap();
+    {
+        let node = start_ours(&args);
+        let mut c = Client::connect(node.addr());
+        assert_eq!(c.cmd(&["GET", "a"]), bulk("1"));
+        assert_eq!(c.cmd(&["EXISTS", "c"]), int(0));
+        c.cmd(&["SELECT", "2"]);
+        assert_eq!(c.cmd(&["GET", "b"]), bulk("2"));
+    }
+    assert_eq!(
+        std::fs::read(&aof).unwrap(),
+        whole,
+        "the torn command was cut off"
+    );
+    let mut torn = whole.clone();
+    torn.extend_from_slice(&Client::encode(&["MULTI"]));
+    torn.extend_from_slice(&Client::encode(&["SET", "x", "1"]));
+    std::fs::write(&aof, &torn).unwrap();
+    {
+        let node = start_ours(&args);
+        let mut c = Client::connect(node.addr());
+        assert_eq!(c.cmd(&["EXISTS", "x"]), int(0));
+    }
+    assert_eq!(
+        std::fs::read(&aof).unwrap(),
+        whole,
+        "the open transaction was cut off"
+    );
+    // With aof-load-truncated no, the node refuses to start on a torn file.
+    std::fs::write(&aof, &torn[..torn.len() - 3]).unwrap();
+    assert!(node::redis::start(node_args(&[
+        "--dir",
+        d,
+        "--param",
+        "appendonly=yes",
+        "--param",
+        "aof-load-truncated=no"
+    ]))
+    .is_err());
+}
