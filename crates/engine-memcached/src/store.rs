@@ -324,8 +324,14 @@ impl Store {
         }
         let view = self.view(item, bits & BIT_FETCHED != 0);
         if !opts.no_bump {
-            item.set_bits(bits | BIT_FETCHED | BIT_REFERENCED);
-            item.set_time(now);
+            // Write only what changes: a hot item's cache line then stays clean.
+            let bumped = bits | BIT_FETCHED | BIT_REFERENCED;
+            if bumped != bits {
+                item.set_bits(bumped);
+            }
+            if item.time() != now {
+                item.set_time(now);
+            }
         }
         Ok(f(&view))
     }
@@ -342,12 +348,14 @@ impl Store {
         if need > limit {
             return Err(());
         }
+        // Shards with nothing to give (empty, or every item read since the hand last passed)
+        // are skipped; two fruitless rounds mean the store is empty.
         let mut idle_shards = 0;
         while self.used.load(Relaxed) + need > limit {
             if self.error_on_memory_exhausted.load(Relaxed) && need > 0 {
                 return Err(());
             }
-            if idle_shards >= SHARDS {
+            if idle_shards >= 2 * SHARDS {
                 return Err(());
             }
             let i = self.evict_hand.fetch_add(1, Relaxed) & (SHARDS - 1);

@@ -94,6 +94,9 @@ pub struct Client {
     pub created_ms: i64,
     pub last_interaction_ms: i64,
     pub last_cmd: &'static str,
+    /// `Some("replica")` for a replica's connection, `Some("master")` for the link applying our
+    /// primary's stream (CLIENT KILL TYPE).
+    pub repl_role: Option<&'static str>,
 }
 
 impl Client {
@@ -128,6 +131,7 @@ impl Client {
             created_ms: now,
             last_interaction_ms: now,
             last_cmd: "NULL",
+            repl_role: None,
         }
     }
 

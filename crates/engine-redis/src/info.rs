@@ -255,9 +255,9 @@ fn section(srv: &Server, name: &str, o: &mut String) {
             w(o, "instantaneous_input_kbps", &"0.00");
             w(o, "instantaneous_output_kbps", &"0.00");
             w(o, "rejected_connections", &s.rejected_connections);
-            w(o, "sync_full", &0);
-            w(o, "sync_partial_ok", &0);
-            w(o, "sync_partial_err", &0);
+            w(o, "sync_full", &srv.repl.sync_full);
+            w(o, "sync_partial_ok", &srv.repl.sync_partial_ok);
+            w(o, "sync_partial_err", &srv.repl.sync_partial_err);
             w(o, "expired_keys", &k.expired);
             w(o, "expired_stale_perc", &"0.00");
             w(o, "expired_time_cap_reached_count", &0);

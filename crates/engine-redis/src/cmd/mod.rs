@@ -18,6 +18,7 @@ pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod streams;
 pub mod strings;
 pub mod zsets;
 
@@ -390,6 +391,21 @@ pub static TABLE: &[CommandSpec] = &[
     c!("georadiusbymember_ro", -5, R, 1, 1, 1, "geo", geo::georadiusbymember_ro),
     c!("geosearch", -7, R, 1, 1, 1, "geo", geo::geosearch),
     c!("geosearchstore", -8, WD, 1, 2, 1, "geo", geo::geosearchstore),
+    // streams
+    c!("xadd", -5, WDF, 1, 1, 1, "stream", streams::xadd),
+    c!("xlen", 2, RF, 1, 1, 1, "stream", streams::xlen),
+    c!("xrange", -4, R, 1, 1, 1, "stream", streams::xrange),
+    c!("xrevrange", -4, R, 1, 1, 1, "stream", streams::xrevrange),
+    c!("xdel", -3, WF, 1, 1, 1, "stream", streams::xdel),
+    c!("xtrim", -4, W, 1, 1, 1, "stream", streams::xtrim),
+    c!("xread", -4, R | BLOCKING, 0, 0, 0, "stream", streams::xread),
+    c!("xgroup", -2, W, 2, 2, 1, "stream", streams::xgroup),
+    c!("xreadgroup", -7, W | BLOCKING, 0, 0, 0, "stream", streams::xreadgroup),
+    c!("xack", -4, WF, 1, 1, 1, "stream", streams::xack),
+    c!("xpending", -3, R, 1, 1, 1, "stream", streams::xpending),
+    c!("xclaim", -6, WF, 1, 1, 1, "stream", streams::xclaim),
+    c!("xautoclaim", -6, WF, 1, 1, 1, "stream", streams::xautoclaim),
+    c!("xinfo", -2, R, 2, 2, 1, "stream", streams::xinfo),
     // pub/sub
     c!("subscribe", -2, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::subscribe),
     c!("unsubscribe", -1, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::unsubscribe),
@@ -434,6 +450,9 @@ pub static TABLE: &[CommandSpec] = &[
     c!("migrate", -6, W | RESTRICTED, 3, 3, 1, "generic", server::migrate),
     c!("role", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, "server", server::role),
     c!("wait", 3, NOSCRIPT, 0, 0, 0, "generic", server::wait),
+    c!("psync", -3, ADMIN | NOSCRIPT | NO_MULTI, 0, 0, 0, "server", crate::replication::psync),
+    c!("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, 0, 0, 0, "server", crate::replication::psync),
+    c!("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, 0, 0, 0, "server", crate::replication::replconf),
     c!("readonly", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("readwrite", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("cluster", -2, 0, 0, 0, 0, "cluster", server::cluster_disabled),
@@ -614,6 +633,10 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
         out.simple("QUEUED");
         return;
     }
+    if let Some(msg) = crate::replication::refuse(srv, client, spec) {
+        reject(srv, client, Some(spec), out, msg);
+        return;
+    }
     if client.in_pubsub_mode() && !spec.has(PUBSUB_CONTEXT) {
         let msg = format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -700,4 +723,5 @@ pub fn cleanup_client(srv: &mut Server, c: &mut Client) {
         crate::pubsub::punsubscribe(srv, c, &p);
     }
     srv.monitors.retain(|&i| i != c.id);
+    crate::replication::client_gone(srv, c.id);
 }

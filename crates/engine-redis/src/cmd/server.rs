@@ -462,8 +462,10 @@ fn all_clients<'a>(srv: &'a Server, current: &'a Client) -> Vec<&'a Client> {
 
 fn client_type_matches(c: &Client, t: &str) -> bool {
     match t {
-        "normal" => c.subscription_count() == 0,
+        "normal" => c.subscription_count() == 0 && c.repl_role.is_none(),
         "pubsub" => c.subscription_count() > 0,
+        "master" => c.repl_role == Some("master"),
+        "replica" | "slave" => c.repl_role == Some("replica"),
         _ => false,
     }
 }
@@ -1100,6 +1102,7 @@ fn acl_categories(spec: &super::CommandSpec) -> Vec<String> {
         "sortedset" => "@sortedset",
         "bitmap" => "@bitmap",
         "geo" => "@geo",
+        "stream" => "@stream",
         "pubsub" => "@pubsub",
         "transactions" => "@transaction",
         "connection" => "@connection",
@@ -1354,12 +1357,7 @@ pub fn shutdown(ctx: &mut Ctx) -> CmdResult {
 }
 
 pub fn replicaof(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx.argv;
-    if eq_ignore_case(&a[1], "no") && eq_ignore_case(&a[2], "one") {
-        ctx.out.ok();
-        return Ok(());
-    }
-    err("ERR replication is not available on this node yet")
+    crate::replication::replicaof(ctx)
 }
 
 pub fn migrate(_ctx: &mut Ctx) -> CmdResult {
@@ -1367,22 +1365,11 @@ pub fn migrate(_ctx: &mut Ctx) -> CmdResult {
 }
 
 pub fn role(ctx: &mut Ctx) -> CmdResult {
-    ctx.out.array(3);
-    ctx.out.bulk(b"master");
-    ctx.out.int(0);
-    ctx.out.array(0);
-    Ok(())
+    crate::replication::role(ctx)
 }
 
 pub fn wait(ctx: &mut Ctx) -> CmdResult {
-    ctx.int_arg(1)?;
-    let t = ctx.int_arg(2)?;
-    if t < 0 {
-        return err("ERR timeout is negative");
-    }
-    // No replicas exist on a standalone node: zero acknowledged.
-    ctx.out.int(0);
-    Ok(())
+    crate::replication::wait(ctx)
 }
 
 pub fn lolwut(ctx: &mut Ctx) -> CmdResult {

@@ -424,7 +424,8 @@ pub fn load_rdb(srv: &mut Server, r: impl std::io::Read) -> Result<u64, String> 
         if e.expire_ms.is_some_and(|t| t <= now) {
             continue;
         }
-        srv.ks.set_owned(db, &e.key, from_rdb(e.value, &limits));
+        srv.ks
+            .set_owned(db, &e.key, crate::cmd::dump::from_rdb(e.value, &limits));
         if let Some(t) = e.expire_ms {
             srv.ks.set_expire(db, &e.key, t);
         }
@@ -432,43 +433,6 @@ pub fn load_rdb(srv: &mut Server, r: impl std::io::Read) -> Result<u64, String> 
     }
     srv.last_save = now / 1000;
     Ok(n)
-}
-
-/// A value read from RDB data in the keyspace's types (encodings follow `limits`).
-pub fn from_rdb(v: rdb::Value, limits: &crate::types::Limits) -> crate::db::OwnedValue {
-    use crate::db::OwnedValue;
-    use crate::types::{list::End, Aggregate, Hash, List, Set, ZSet};
-    match v {
-        rdb::Value::String(s) => OwnedValue::Str(s),
-        rdb::Value::List(items) => {
-            let mut l = List::default();
-            for i in &items {
-                l.push(End::Tail, i);
-            }
-            OwnedValue::Agg(Aggregate::List(l))
-        }
-        rdb::Value::Set(members) => {
-            let mut s = Set::default();
-            for m in &members {
-                s.add(m, limits);
-            }
-            OwnedValue::Agg(Aggregate::Set(s))
-        }
-        rdb::Value::SortedSet(pairs) => {
-            let mut z = ZSet::default();
-            for (m, score) in &pairs {
-                z.insert(m, *score, limits);
-            }
-            OwnedValue::Agg(Aggregate::ZSet(z))
-        }
-        rdb::Value::Hash(pairs) => {
-            let mut h = Hash::default();
-            for (f, v) in &pairs {
-                h.set(f, v, limits);
-            }
-            OwnedValue::Agg(Aggregate::Hash(h))
-        }
-    }
 }
 
 /// The `# Persistence` section of INFO, with the field names redis-server 7.0 prints.

@@ -4,7 +4,8 @@
 //!   tokio runtime, `--threads N` worker threads
 //!   ├─ listener per --bind address ──accept──▶ connection task (one per client)
 //!   ├─ control socket (unix, --control-socket) ─▶ connection task, ClientKind::Control
-//!   └─ cron task (every 1000/hz ms): active expiry, idle timeouts, SHUTDOWN watch
+//!   ├─ cron task (every 1000/hz ms): active expiry, idle timeouts, SHUTDOWN watch
+//!   └─ replication supervisor: the link to our primary after REPLICAOF (`replication.rs`)
 //!
 //!   connection task:
 //!     read ─▶ parse every complete request in the buffer (no lock)
@@ -16,6 +17,8 @@
 //!
 //! Per-request kernel crossings dominate at pipeline depth 1 on small machines, so a connection
 //! drains everything readable before executing and writes every reply of the batch at once.
+
+pub mod replication;
 
 use crate::NodeArgs;
 use anyhow::Context as _;
@@ -162,6 +165,7 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
                     tokio::spawn(accept_unix(c, eng.clone(), stop_rx.clone()));
                 }
                 tokio::spawn(cron(eng.clone(), stop_for_cron, stop_rx.clone()));
+                tokio::spawn(replication::supervise(eng.clone(), stop_rx.clone()));
                 let mut rx = stop_rx;
                 while !*rx.borrow() {
                     if rx.changed().await.is_err() {
@@ -425,9 +429,13 @@ async fn serve<S>(
             (_, Some(p)) => Some(p),
             _ => None,
         };
-        let sleep = tokio::time::sleep(Duration::from_millis(
-            wake_at.map_or(3_600_000, |w| (w - now).max(0) as u64),
-        ));
+        // No timer is registered unless the connection waits for a deadline.
+        let sleep = async move {
+            match wake_at {
+                Some(w) => tokio::time::sleep(Duration::from_millis((w - now).max(0) as u64)).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             r = rd.read_buf(&mut buf), if !protocol_error => {
                 match r {
