@@ -1004,9 +1004,10 @@ mod tests {
             )),
             FaultCode::InvalidParameterValueException
         );
+        // A snapshot needs a source (issue 5).
         assert_eq!(
             code(op("CreateSnapshot", &[("SnapshotName", "s")])),
-            FaultCode::SnapshotFeatureNotSupportedFault
+            FaultCode::InvalidParameterCombinationException
         );
         assert_eq!(
             code(op(
