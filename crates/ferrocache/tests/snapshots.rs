@@ -2,7 +2,8 @@
 //! real node processes and data written and compared over RESP.
 //!
 //! - manual snapshot, copy, restore into a new cluster (node type overridden), every key, value
-//!   and TTL compared; delete with a final snapshot, restored too;
+//!   and TTL compared; the stored file passes redis-check-rdb; delete with a final snapshot,
+//!   restored too;
 //! - the 21st manual snapshot of a cluster in 24 hours is refused;
 //! - a dump.rdb written by redis-server 7.0 seeds a cluster through SnapshotArns
 //!   (`arn:aws:s3:::bucket/key` = `<data>/buckets/bucket/key`); a truncated one and a missing
@@ -365,6 +366,18 @@ fn snapshot_copy_restore_and_final_snapshot_with_the_aws_cli() {
         copy["ARN"].as_str().unwrap(),
     ]);
     assert_eq!(tags["TagList"][0]["Key"], "team");
+    // The stored file is a real RDB: redis-server's own checker accepts it.
+    let stored = serve.data.join("snapshots").join("copy1.rdb");
+    let check = Command::new("redis-check-rdb")
+        .arg(&stored)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "redis-check-rdb {}: {}",
+        stored.display(),
+        String::from_utf8_lossy(&check.stdout)
+    );
     let dup = serve
         .aws(&[
             "copy-snapshot",
