@@ -152,18 +152,27 @@ fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
     Ok((size, format!("{:x}", hasher.finalize())))
 }
 
+/// Databases a node has (Redis's `databases`, not modifiable in ElastiCache).
+const NODE_DATABASES: u32 = 16;
+
 /// Reads a whole RDB file with the `rdb` reader (every record, the end marker and the
-/// checksum), so a corrupt or truncated file is refused before a node tries to load it.
+/// checksum), so a corrupt or truncated file, or one a node could not load, is refused before a
+/// node tries. Returns the number of keys.
 pub fn validate_rdb(path: &Path) -> Result<u64, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut reader =
         rdb::Reader::new(BufReader::new(file)).map_err(|e| format!("not a valid RDB file: {e}"))?;
     let mut keys = 0;
-    while reader
+    while let Some(entry) = reader
         .next_entry()
         .map_err(|e| format!("not a valid RDB file: {e}"))?
-        .is_some()
     {
+        if entry.db >= NODE_DATABASES {
+            return Err(format!(
+                "the file uses database {}; a node has {NODE_DATABASES}",
+                entry.db
+            ));
+        }
         keys += 1;
     }
     Ok(keys)
@@ -381,6 +390,12 @@ mod tests {
         assert!(validate_rdb(&bad).is_err());
         std::fs::write(&bad, b"not an rdb at all").unwrap();
         assert!(validate_rdb(&bad).is_err());
+        let mut w = rdb::Writer::new(Vec::new()).unwrap();
+        w.select_db(16, None).unwrap();
+        w.entry(b"k", &rdb::Value::String(b"v".to_vec()), None)
+            .unwrap();
+        std::fs::write(&bad, w.finish().unwrap()).unwrap();
+        assert!(validate_rdb(&bad).unwrap_err().contains("database 16"));
 
         // A failed copy leaves nothing behind.
         assert!(store.put("two", &dir.path().join("missing.rdb")).is_err());

@@ -399,7 +399,7 @@ impl ControlPlane {
                 port,
                 auto_minor_version_upgrade: input.auto_minor_version_upgrade.unwrap_or(true),
                 snapshot_retention_limit: retention,
-                snapshot_window: input.snapshot_window.clone().or_else(|| (engine == Engine::Redis).then(snapshots::assign_window)),
+                snapshot_window: input.snapshot_window.clone().or_else(|| (engine == Engine::Redis).then(|| snapshots::assign_window(&window))),
                 replication_group_id: None,
                 configuration_address: None,
                 discovery_version: 1,

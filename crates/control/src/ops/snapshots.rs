@@ -120,9 +120,21 @@ pub fn check_window_length(w: &str) -> Result<()> {
     }
 }
 
-/// A 60-minute window starting at a random hour, for clusters created without one.
-pub fn assign_window() -> String {
-    let h = rand::random::<u32>() % 24;
+/// A 60-minute window starting at a random hour, for clusters created without one, clear of
+/// the time of day of the maintenance window (a snapshot and maintenance do not run together).
+pub fn assign_window(maintenance: &crate::rules::Window) -> String {
+    let m_start = maintenance.start % 1440;
+    let overlaps = |h: u32| {
+        let start = h * 60;
+        // Two ranges on a 1440-minute circle meet if either starts inside the other.
+        (start + 1440 - m_start) % 1440 < maintenance.minutes
+            || (m_start + 1440 - start) % 1440 < 60
+    };
+    let free: Vec<u32> = (0..24).filter(|h| !overlaps(*h)).collect();
+    let h = match free.len() {
+        0 => rand::random::<u32>() % 24,
+        n => free[rand::random::<usize>() % n],
+    };
     format!("{h:02}:00-{:02}:00", (h + 1) % 24)
 }
 
@@ -816,6 +828,22 @@ mod tests {
             "InvalidParameterValue"
         );
         assert!(names(&p).is_empty());
+        // Assigned windows last an hour and keep clear of the maintenance window.
+        for _ in 0..50 {
+            let mut r = redis("assigned");
+            r.preferred_maintenance_window = Some("sun:05:30-sun:06:30".into());
+            let c = p.create_cache_cluster(r).unwrap().cluster;
+            let w = c.snapshot_window.unwrap();
+            let (start, len) = parse_window(&w).unwrap();
+            assert_eq!(len, 60);
+            assert!(!["05:00-06:00", "06:00-07:00"].contains(&w.as_str()), "{w}");
+            assert_eq!(start % 60, 0);
+            p.write(|s, _| {
+                s.clusters.remove("assigned");
+                Ok(())
+            })
+            .unwrap();
+        }
         // A too-short snapshot window is refused.
         let mut short = redis("w");
         short.snapshot_window = Some("05:00-05:30".into());
