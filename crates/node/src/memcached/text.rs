@@ -229,6 +229,7 @@ fn get_one(ctx: &mut Ctx<'_>, key: &[u8], with_cas: bool, touch: Option<u32>, ou
         GetOptions {
             touch,
             no_bump: false,
+            ..GetOptions::default()
         },
         |v| {
             out.extend_from_slice(b"VALUE ");
