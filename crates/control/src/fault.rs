@@ -63,6 +63,9 @@ faults! {
     node_quota_for_cluster_exceeded => "NodeQuotaForClusterExceeded", 400;
     node_quota_for_customer_exceeded => "NodeQuotaForCustomerExceeded", 400;
     replication_group_not_found => "ReplicationGroupNotFoundFault", 404;
+    // Replication groups (issue 6).
+    replication_group_already_exists => "ReplicationGroupAlreadyExists", 400;
+    invalid_replication_group_state => "InvalidReplicationGroupState", 400;
     reserved_cache_node_already_exists => "ReservedCacheNodeAlreadyExists", 404;
     reserved_cache_node_not_found => "ReservedCacheNodeNotFound", 404;
     reserved_cache_node_quota_exceeded => "ReservedCacheNodeQuotaExceeded", 400;

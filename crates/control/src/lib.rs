@@ -17,6 +17,7 @@ pub mod ops;
 pub mod plane;
 pub mod provisioner;
 pub mod reconciler;
+pub mod replication;
 pub mod rules;
 pub mod service;
 pub mod snapshots;

@@ -342,4 +342,38 @@ pub struct State {
     pub meta: Option<Meta>,
     /// Keyed by snapshot name (issue 5).
     pub snapshots: BTreeMap<String, Snapshot>,
+    /// Keyed by replication group id (issue 6).
+    pub replication_groups: BTreeMap<String, ReplicationGroup>,
+}
+
+// ---- Replication groups (issue 6) ----
+
+/// Replication group statuses.
+pub mod group_status {
+    pub const CREATING: &str = "creating";
+    pub const AVAILABLE: &str = "available";
+    pub const MODIFYING: &str = "modifying";
+    pub const DELETING: &str = "deleting";
+}
+
+/// A Redis replication group: one primary cluster and up to 5 read-replica clusters (each a
+/// one-node cluster), and a primary endpoint that only the current primary listens on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationGroup {
+    /// Stored lower-case.
+    pub id: String,
+    pub description: String,
+    pub status: String,
+    /// The member cluster that is (or is becoming) the primary.
+    pub primary_cluster: String,
+    /// Member clusters in the order they joined, the primary among them.
+    pub members: Vec<String>,
+    /// Multi-AZ with automatic failover.
+    pub automatic_failover: bool,
+    /// The primary endpoint's address (the members' port).
+    pub endpoint: Ipv4Addr,
+    pub port: u16,
+    /// DeleteReplicationGroup RetainPrimaryCluster: the primary leaves the group instead.
+    pub retain_primary: bool,
+    pub created: Timestamp,
 }

@@ -94,6 +94,12 @@ pub trait Provisioner: Send + Sync {
     ) -> anyhow::Result<PathBuf> {
         bail!("this provisioner cannot take snapshots")
     }
+    /// Sends one command to a running Redis node's control socket and returns its reply: a
+    /// status or error line (`+OK`, `-ERR ...`) or a bulk string's contents (replication
+    /// groups, issue 6: REPLICAOF, INFO replication, LISTENER).
+    fn redis_command(&self, _process: &ProcessRecord, _args: &[&str]) -> anyhow::Result<String> {
+        bail!("this provisioner cannot run commands on nodes")
+    }
 }
 
 /// The RDB file name a node writes and loads in its directory (Redis's `dbfilename`).
@@ -380,6 +386,10 @@ impl Provisioner for LocalProvisioner {
         Ok(self.node_dir(cluster_id, node_id).join(RDB_FILE))
     }
 
+    fn redis_command(&self, process: &ProcessRecord, args: &[&str]) -> anyhow::Result<String> {
+        control_reply(&process.control_socket, &resp_command(args))
+    }
+
     fn last_words(&self, cluster_id: &str, node_id: &str) -> Option<String> {
         let log =
             std::fs::read_to_string(self.node_dir(cluster_id, node_id).join("node.log")).ok()?;
@@ -479,6 +489,27 @@ fn control_bulk(socket: &str, request: &[u8]) -> anyhow::Result<String> {
     else {
         bail!("unexpected reply: {}", line.trim_end());
     };
+    anyhow::ensure!(len <= 1 << 20, "reply too long ({len} bytes)");
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Sends one RESP request and returns a status/error line, or a bulk string's contents.
+fn control_reply(socket: &str, request: &[u8]) -> anyhow::Result<String> {
+    let mut stream =
+        UnixStream::connect(socket).with_context(|| format!("connecting to {socket}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+    stream.write_all(request)?;
+    let mut reader = BufReader::new(&stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let Some(len) = line.strip_prefix('$') else {
+        anyhow::ensure!(!line.is_empty(), "the node closed its control connection");
+        return Ok(line.trim_end().to_string());
+    };
+    let len: usize = len.trim_end().parse().context("bulk length")?;
     anyhow::ensure!(len <= 1 << 20, "reply too long ({len} bytes)");
     let mut body = vec![0; len];
     reader.read_exact(&mut body)?;

@@ -79,6 +79,8 @@ pub struct Reconciler {
     last_start: Mutex<HashMap<(String, String), Instant>>,
     /// Nodes whose failure to start has been reported already.
     reported: Mutex<std::collections::HashSet<(String, String)>>,
+    /// Replication groups: roles, the primary endpoint, failover (issue 6).
+    groups: crate::replication::GroupReconciler,
 }
 
 impl Reconciler {
@@ -88,6 +90,7 @@ impl Reconciler {
             provisioner,
             last_start: Mutex::new(HashMap::new()),
             reported: Mutex::new(Default::default()),
+            groups: Default::default(),
         }
     }
 
@@ -127,6 +130,8 @@ impl Reconciler {
         }) {
             tracing::error!("reconciler: {f}");
         }
+        // Before the clusters' work, which restarts dead processes: a dead primary fails over.
+        let groups_busy = self.groups.pass(&self.plane, self.provisioner.as_ref());
         let state = self.plane.snapshot();
         for cluster in state.clusters.values() {
             let outcomes = self.drive(&state, cluster);
@@ -140,12 +145,13 @@ impl Reconciler {
                 tracing::error!(cluster = %id, "reconciler: {f}");
             }
         }
-        self.plane.snapshot().clusters.values().any(|c| {
-            c.status != cluster_status::AVAILABLE
-                || c.nodes.iter().any(|n| {
-                    n.status != node_status::AVAILABLE || n.recovering || n.reboot_requested
-                })
-        })
+        groups_busy
+            || self.plane.snapshot().clusters.values().any(|c| {
+                c.status != cluster_status::AVAILABLE
+                    || c.nodes.iter().any(|n| {
+                        n.status != node_status::AVAILABLE || n.recovering || n.reboot_requested
+                    })
+            })
     }
 
     fn may_start(&self, cluster: &str, node: &str) -> bool {

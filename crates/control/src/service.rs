@@ -2,9 +2,6 @@
 //! implemented by mapping each bound operation onto `ops` and each result onto the model's
 //! output shapes. No rule lives here; only translation.
 //!
-//! Replication groups are not built yet: their Describe calls answer truthfully (nothing
-//! exists), the calls naming one answer the model's not-found fault, and the calls that would
-//! create one answer a fault that says so.
 
 use crate::catalog;
 use crate::fault::Fault;
@@ -12,6 +9,7 @@ use crate::model::{self as m, Tag};
 use crate::ops::clusters::{ClusterView, CreateCluster, ModifyCluster};
 use crate::ops::events::EventFilter;
 use crate::ops::parameter_groups::{NodeTypeParameterView, ParameterView, ParametersPage};
+use crate::ops::replication_groups::{CreateGroup, GroupView, ModifyGroup};
 use crate::ops::reserved::{OfferingFilter, ReservationView};
 use crate::ops::snapshots::{SnapshotFilter, SnapshotView};
 use crate::plane::ControlPlane;
@@ -398,6 +396,52 @@ fn offering_filter(
         offering_type,
         marker,
         max_records,
+    }
+}
+
+/// A replication group as the API shows it (one node group, `0001`, without cluster mode).
+fn group_out(v: GroupView) -> w::ReplicationGroup {
+    let g = &v.group;
+    let status = |s: &str| Some(s.to_string());
+    let on_off = |b: bool| status(if b { "enabled" } else { "disabled" });
+    w::ReplicationGroup {
+        replication_group_id: Some(g.id.clone()),
+        description: Some(g.description.clone()),
+        status: Some(g.status.clone()),
+        member_clusters: Some(g.members.clone()),
+        node_groups: Some(vec![w::NodeGroup {
+            node_group_id: Some("0001".into()),
+            status: Some(g.status.clone()),
+            primary_endpoint: Some(w::Endpoint {
+                address: Some(g.endpoint.to_string()),
+                port: i32::from(g.port),
+            }),
+            node_group_members: Some(
+                v.members
+                    .iter()
+                    .map(|m| w::NodeGroupMember {
+                        cache_cluster_id: Some(m.cluster_id.clone()),
+                        cache_node_id: Some(m.node_id.clone()),
+                        read_endpoint: Some(w::Endpoint {
+                            address: Some(m.address.to_string()),
+                            port: i32::from(m.port),
+                        }),
+                        preferred_availability_zone: Some(m.availability_zone.clone()),
+                        current_role: Some(m.role.to_string()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }]),
+        automatic_failover: on_off(g.automatic_failover),
+        multi_az: on_off(g.automatic_failover),
+        cluster_enabled: Some(false),
+        cache_node_type: (!v.node_type.is_empty()).then(|| v.node_type.clone()),
+        arn: Some(v.arn.clone()),
+        replication_group_create_time: Some(g.created.to_datetime()),
+        engine: Some("redis".into()),
+        ..Default::default()
     }
 }
 
@@ -788,39 +832,69 @@ pub fn dispatch(plane: &ControlPlane, op: Operation) -> Result<Output, Fault> {
             })
         }
 
-        // Replication groups (not built yet): none can exist.
+        // Replication groups (issue 6).
         Operation::DescribeReplicationGroups(i) => {
-            api::Page::from_request(
+            let page = api::Page::from_request(
                 i.marker.as_deref(),
                 i.max_records,
                 api::Page::DEFAULT_LIMITS,
             )?;
-            if let Some(id) = i.replication_group_id {
-                return Err(Fault::replication_group_not_found(format!(
-                    "Replication group {id} not found."
-                )));
-            }
+            let all = plane.describe_replication_groups(i.replication_group_id.as_deref())?;
+            let (list, marker) = page.take(all, |g| g.group.id.clone());
             Output::DescribeReplicationGroups(w::ReplicationGroupMessage {
-                marker: None,
-                replication_groups: Some(Vec::new()),
+                marker,
+                replication_groups: Some(list.into_iter().map(group_out).collect()),
+            })
+        }
+        Operation::CreateReplicationGroup(i) => {
+            let v = plane.create_replication_group(CreateGroup {
+                replication_group_id: i.replication_group_id,
+                description: i.replication_group_description,
+                primary_cluster_id: i.primary_cluster_id,
+                automatic_failover_enabled: i.automatic_failover_enabled,
+                num_cache_clusters: i.num_cache_clusters,
+                preferred_cache_cluster_azs: i.preferred_cache_cluster_azs.unwrap_or_default(),
+                cluster: CreateCluster {
+                    cache_node_type: i.cache_node_type,
+                    engine: i.engine,
+                    engine_version: i.engine_version,
+                    cache_parameter_group_name: i.cache_parameter_group_name,
+                    cache_subnet_group_name: i.cache_subnet_group_name,
+                    cache_security_group_names: i.cache_security_group_names.unwrap_or_default(),
+                    security_group_ids: i.security_group_ids.unwrap_or_default(),
+                    tags: tags_in(i.tags),
+                    preferred_maintenance_window: i.preferred_maintenance_window,
+                    port: i.port,
+                    notification_topic_arn: i.notification_topic_arn,
+                    auto_minor_version_upgrade: i.auto_minor_version_upgrade,
+                    snapshot_retention_limit: i.snapshot_retention_limit,
+                    snapshot_window: i.snapshot_window,
+                    ..CreateCluster::default()
+                },
+            })?;
+            Output::CreateReplicationGroup(w::CreateReplicationGroupResult {
+                replication_group: Some(group_out(v)),
             })
         }
         Operation::ModifyReplicationGroup(i) => {
-            return Err(Fault::replication_group_not_found(format!(
-                "Replication group {} not found.",
-                i.replication_group_id
-            )))
+            let v = plane.modify_replication_group(ModifyGroup {
+                replication_group_id: i.replication_group_id,
+                description: i.replication_group_description,
+                primary_cluster_id: i.primary_cluster_id,
+                automatic_failover_enabled: i.automatic_failover_enabled,
+            })?;
+            Output::ModifyReplicationGroup(w::ModifyReplicationGroupResult {
+                replication_group: Some(group_out(v)),
+            })
         }
         Operation::DeleteReplicationGroup(i) => {
-            return Err(Fault::replication_group_not_found(format!(
-                "Replication group {} not found.",
-                i.replication_group_id
-            )))
-        }
-        Operation::CreateReplicationGroup(_) => {
-            return Err(Fault::invalid_parameter_value(
-                "Replication groups are not supported by this ferrocache control plane yet.",
-            ))
+            let v = plane.delete_replication_group(
+                &i.replication_group_id,
+                i.retain_primary_cluster.unwrap_or(false),
+            )?;
+            Output::DeleteReplicationGroup(w::DeleteReplicationGroupResult {
+                replication_group: Some(group_out(v)),
+            })
         }
         // Snapshots (issue 5).
         Operation::DescribeSnapshots(i) => {

@@ -23,10 +23,11 @@ pub enum Kind {
     ReservedNode,
     Meta,
     Snapshot,
+    ReplicationGroup,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Cluster,
         Kind::ParameterGroup,
         Kind::SecurityGroup,
@@ -36,6 +37,7 @@ impl Kind {
         Kind::ReservedNode,
         Kind::Meta,
         Kind::Snapshot,
+        Kind::ReplicationGroup,
     ];
 
     pub fn table(self) -> &'static str {
@@ -49,6 +51,7 @@ impl Kind {
             Kind::ReservedNode => "reserved_nodes",
             Kind::Meta => "meta",
             Kind::Snapshot => "snapshots",
+            Kind::ReplicationGroup => "replication_groups",
         }
     }
 }
@@ -88,6 +91,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE meta (key TEXT PRIMARY KEY, doc TEXT NOT NULL);",
     // 2: snapshots (issue 5).
     "CREATE TABLE snapshots (key TEXT PRIMARY KEY, doc TEXT NOT NULL);",
+    // 3: replication groups (issue 6).
+    "CREATE TABLE replication_groups (key TEXT PRIMARY KEY, doc TEXT NOT NULL);",
 ];
 
 /// SQLite in one file, WAL journal, full sync: a committed batch survives a crash of the
@@ -224,6 +229,11 @@ pub fn decode(docs: Vec<(Kind, String, String)>) -> anyhow::Result<State> {
                     .snapshots
                     .insert(key.clone(), parse(kind, &key, &doc)?);
             }
+            Kind::ReplicationGroup => {
+                state
+                    .replication_groups
+                    .insert(key.clone(), parse(kind, &key, &doc)?);
+            }
         }
     }
     Ok(state)
@@ -265,6 +275,12 @@ pub fn diff(old: &State, new: &State) -> Vec<Change> {
         &mut batch,
     );
     diff_table(Kind::Snapshot, &old.snapshots, &new.snapshots, &mut batch);
+    diff_table(
+        Kind::ReplicationGroup,
+        &old.replication_groups,
+        &new.replication_groups,
+        &mut batch,
+    );
     if old.meta != new.meta {
         if let Some(meta) = &new.meta {
             batch.push(Change::Put {

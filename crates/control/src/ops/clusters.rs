@@ -5,7 +5,7 @@
 use crate::catalog::{self, Engine};
 use crate::fault::{Fault, Result};
 use crate::model::*;
-use crate::ops::snapshots;
+use crate::ops::{replication_groups, snapshots};
 use crate::plane::{self, allocate_address, emit, ControlPlane, Settings};
 use crate::rules::{self, Window};
 
@@ -238,189 +238,10 @@ impl ControlPlane {
         // Restore (issue 5): the snapshot's settings fill in what the request leaves out.
         let input =
             self.read(|state, settings| snapshots::restore_defaults(state, settings, input))?;
-        self.write(|state, settings| {
-            let id = rules::cluster_id(&input.cache_cluster_id)?;
-            if let Some(rg) = &input.replication_group_id {
-                return Err(Fault::replication_group_not_found(format!("Replication group {rg} not found.")));
-            }
-            let engine_name = input.engine.as_deref().ok_or_else(|| Fault::missing("Engine"))?;
-            let engine = Engine::parse(&engine_name.to_ascii_lowercase()).ok_or_else(|| {
-                Fault::invalid_parameter_value(format!("Invalid engine: {engine_name}. Valid engines are memcached and redis."))
-            })?;
-            let node_type = input.cache_node_type.clone().ok_or_else(|| Fault::missing("CacheNodeType"))?;
-            if catalog::node_type(&node_type).is_none() {
-                return Err(Fault::invalid_parameter_value(format!("Invalid CacheNodeType: {node_type}")));
-            }
-            let count = input.num_cache_nodes.ok_or_else(|| Fault::missing("NumCacheNodes"))?;
-            if count < 1 {
-                return Err(Fault::invalid_parameter_value(format!(
-                    "Invalid NumCacheNodes: {count}. A cluster has at least one node."
-                )));
-            }
-            if engine == Engine::Redis && count != 1 {
-                return Err(Fault::invalid_parameter_value(
-                    "Redis clusters have exactly one node: NumCacheNodes must be 1.",
-                ));
-            }
-            if count as u32 > engine.max_nodes() {
-                return Err(Fault::node_quota_for_cluster_exceeded(format!(
-                    "A {} cluster has at most {} nodes.",
-                    engine.as_str(),
-                    engine.max_nodes()
-                )));
-            }
-            let version = input.engine_version.clone().unwrap_or_else(|| engine.default_version().into());
-            let ev = catalog::engine_version(engine, &version).ok_or_else(|| {
-                Fault::invalid_parameter_combination(format!("Cannot find version {version} for {}", engine.as_str()))
-            })?;
-            let parameter_group = match &input.cache_parameter_group_name {
-                Some(name) => {
-                    let key = name.to_ascii_lowercase();
-                    let group = state.parameter_groups.get(&key).ok_or_else(|| {
-                        Fault::cache_parameter_group_not_found(format!("CacheParameterGroup {name} not found."))
-                    })?;
-                    if group.family != ev.family {
-                        return Err(Fault::invalid_parameter_combination(format!(
-                            "The parameter group {name} has family {}, but engine {} {version} needs family {}.",
-                            group.family,
-                            engine.as_str(),
-                            ev.family
-                        )));
-                    }
-                    key
-                }
-                None => format!("default.{}", ev.family),
-            };
-            let subnet_group = match &input.cache_subnet_group_name {
-                Some(name) => {
-                    let key = name.to_ascii_lowercase();
-                    if !state.subnet_groups.contains_key(&key) {
-                        return Err(Fault::cache_subnet_group_not_found(format!("CacheSubnetGroup {name} not found.")));
-                    }
-                    if !input.cache_security_group_names.is_empty() {
-                        return Err(Fault::invalid_parameter_combination(
-                            "Cache security groups are for clusters outside a VPC; a cluster in a cache subnet group uses SecurityGroupIds.",
-                        ));
-                    }
-                    Some(key)
-                }
-                None => None,
-            };
-            let cache_security_groups = if subnet_group.is_some() {
-                Vec::new()
-            } else if input.cache_security_group_names.is_empty() {
-                vec!["default".to_string()]
-            } else {
-                check_security_groups(state, &input.cache_security_group_names)?
-            };
-            let az_mode = match input.az_mode.as_deref() {
-                None => {
-                    if input.preferred_availability_zones.len() > 1 { AzMode::CrossAz } else { AzMode::SingleAz }
-                }
-                Some(m) => AzMode::parse(m).ok_or_else(|| {
-                    Fault::invalid_parameter_value(format!("Invalid AZMode: {m}. It must be single-az or cross-az."))
-                })?,
-            };
-            if az_mode == AzMode::CrossAz && engine == Engine::Redis {
-                return Err(Fault::invalid_parameter_value("AZMode cross-az is supported only for Memcached clusters."));
-            }
-            if az_mode == AzMode::CrossAz && count < 2 {
-                return Err(Fault::invalid_parameter_value(
-                    "AZMode cross-az needs at least 2 cache nodes.",
-                ));
-            }
-            if input.preferred_availability_zone.is_some() && !input.preferred_availability_zones.is_empty() {
-                return Err(Fault::invalid_parameter_combination(
-                    "Only one of PreferredAvailabilityZone and PreferredAvailabilityZones can be given.",
-                ));
-            }
-            let window = match &input.preferred_maintenance_window {
-                Some(w) => Window::parse(w)?,
-                None => Window::assign(&settings.region, &mut rand::thread_rng()),
-            };
-            let port = match input.port {
-                None => engine.default_port(),
-                Some(p) if (1..=65535).contains(&p) => p as u16,
-                Some(p) => return Err(Fault::invalid_parameter_value(format!("Invalid Port: {p}"))),
-            };
-            if let Some(arn) = &input.notification_topic_arn {
-                check_topic(arn)?;
-            }
-            let retention = check_retention(engine, &node_type, input.snapshot_retention_limit.unwrap_or(0))?;
-            if let Some(w) = &input.snapshot_window {
-                if engine == Engine::Memcached {
-                    return Err(Fault::invalid_parameter_combination("Snapshots are supported only for Redis clusters."));
-                }
-                check_snapshot_window(w)?;
-            }
-            // Restore and seed (issue 5).
-            let restore = snapshots::check_restore(state, &input, engine, &node_type, count)?;
-            if input.tags.len() > rules::MAX_TAGS {
-                return Err(Fault::tag_quota_per_resource_exceeded(format!(
-                    "A resource has at most {} tags.",
-                    rules::MAX_TAGS
-                )));
-            }
-            for tag in &input.tags {
-                rules::tag(tag)?;
-            }
-            if state.clusters.contains_key(&id) {
-                return Err(Fault::cache_cluster_already_exists(format!("Cache cluster {id} already exists.")));
-            }
-            let zones = settings.availability_zones();
-            let preferred_az = match (az_mode, &input.preferred_availability_zone, input.preferred_availability_zones.first()) {
-                (AzMode::CrossAz, _, _) => "Multiple".to_string(),
-                (AzMode::SingleAz, Some(az), _) | (AzMode::SingleAz, None, Some(az)) => {
-                    check_az(settings, az)?;
-                    az.clone()
-                }
-                (AzMode::SingleAz, None, None) => zones[rand::random::<usize>() % zones.len()].clone(),
-            };
-            let mut cluster = Cluster {
-                id: id.clone(),
-                engine,
-                engine_version: version,
-                node_type,
-                status: cluster_status::CREATING.into(),
-                num_cache_nodes: count as u32,
-                az_mode,
-                preferred_az,
-                created: settings.now(),
-                maintenance_window: window.format(),
-                pending: Pending::default(),
-                notification: input
-                    .notification_topic_arn
-                    .clone()
-                    .map(|topic_arn| Notification { topic_arn, status: "active".into() }),
-                cache_security_groups,
-                security_group_ids: input.security_group_ids.clone(),
-                parameter_group,
-                subnet_group,
-                port,
-                auto_minor_version_upgrade: input.auto_minor_version_upgrade.unwrap_or(true),
-                snapshot_retention_limit: retention,
-                snapshot_window: input.snapshot_window.clone().or_else(|| (engine == Engine::Redis).then(|| snapshots::assign_window(&window))),
-                replication_group_id: None,
-                configuration_address: None,
-                discovery_version: 1,
-                nodes: Vec::new(),
-                next_node_number: 1,
-                restore,
-                manual_snapshots: Vec::new(),
-            };
-            let azs = placement(settings, &cluster, &input.preferred_availability_zones, count as usize)?;
-            for az in azs {
-                new_node(state, settings, &mut cluster, az)?;
-            }
-            if engine == Engine::Memcached {
-                cluster.configuration_address = Some(allocate_address(state, settings, port)?);
-            }
-            if !input.tags.is_empty() {
-                state.tags.insert(settings.arn("cluster", &id), input.tags.clone());
-            }
-            let shown = view(state, settings, &cluster, false);
-            state.clusters.insert(id, cluster);
-            Ok(shown)
+        self.write(|state, settings| match &input.replication_group_id {
+            // A read replica joins a replication group (issue 6).
+            Some(rg) => replication_groups::add_replica(state, settings, rg, &input),
+            None => create_in(state, settings, &input),
         })
     }
 
@@ -768,7 +589,10 @@ impl ControlPlane {
                     "Cache cluster {key} is already being deleted."
                 )));
             }
+            // A read replica leaves its replication group (issue 6).
+            replication_groups::check_member_delete(state, &key)?;
             if let Some(name) = final_snapshot {
+                let cluster = state.clusters.get(&key).expect("found above");
                 let c = cluster.clone();
                 snapshots::final_snapshot(state, settings, &c, name)?;
             }
@@ -782,4 +606,248 @@ impl ControlPlane {
             Ok(view(state, settings, &cluster, false))
         })
     }
+}
+
+/// CreateCacheCluster's rules and the new cluster, inside a write: replication groups create
+/// their member clusters with it too.
+pub(crate) fn create_in(
+    state: &mut State,
+    settings: &Settings,
+    input: &CreateCluster,
+) -> Result<ClusterView> {
+    let id = rules::cluster_id(&input.cache_cluster_id)?;
+    let engine_name = input
+        .engine
+        .as_deref()
+        .ok_or_else(|| Fault::missing("Engine"))?;
+    let engine = Engine::parse(&engine_name.to_ascii_lowercase()).ok_or_else(|| {
+        Fault::invalid_parameter_value(format!(
+            "Invalid engine: {engine_name}. Valid engines are memcached and redis."
+        ))
+    })?;
+    let node_type = input
+        .cache_node_type
+        .clone()
+        .ok_or_else(|| Fault::missing("CacheNodeType"))?;
+    if catalog::node_type(&node_type).is_none() {
+        return Err(Fault::invalid_parameter_value(format!(
+            "Invalid CacheNodeType: {node_type}"
+        )));
+    }
+    let count = input
+        .num_cache_nodes
+        .ok_or_else(|| Fault::missing("NumCacheNodes"))?;
+    if count < 1 {
+        return Err(Fault::invalid_parameter_value(format!(
+            "Invalid NumCacheNodes: {count}. A cluster has at least one node."
+        )));
+    }
+    if engine == Engine::Redis && count != 1 {
+        return Err(Fault::invalid_parameter_value(
+            "Redis clusters have exactly one node: NumCacheNodes must be 1.",
+        ));
+    }
+    if count as u32 > engine.max_nodes() {
+        return Err(Fault::node_quota_for_cluster_exceeded(format!(
+            "A {} cluster has at most {} nodes.",
+            engine.as_str(),
+            engine.max_nodes()
+        )));
+    }
+    let version = input
+        .engine_version
+        .clone()
+        .unwrap_or_else(|| engine.default_version().into());
+    let ev = catalog::engine_version(engine, &version).ok_or_else(|| {
+        Fault::invalid_parameter_combination(format!(
+            "Cannot find version {version} for {}",
+            engine.as_str()
+        ))
+    })?;
+    let parameter_group = match &input.cache_parameter_group_name {
+        Some(name) => {
+            let key = name.to_ascii_lowercase();
+            let group = state.parameter_groups.get(&key).ok_or_else(|| {
+                Fault::cache_parameter_group_not_found(format!(
+                    "CacheParameterGroup {name} not found."
+                ))
+            })?;
+            if group.family != ev.family {
+                return Err(Fault::invalid_parameter_combination(format!(
+                            "The parameter group {name} has family {}, but engine {} {version} needs family {}.",
+                            group.family,
+                            engine.as_str(),
+                            ev.family
+                        )));
+            }
+            key
+        }
+        None => format!("default.{}", ev.family),
+    };
+    let subnet_group = match &input.cache_subnet_group_name {
+        Some(name) => {
+            let key = name.to_ascii_lowercase();
+            if !state.subnet_groups.contains_key(&key) {
+                return Err(Fault::cache_subnet_group_not_found(format!(
+                    "CacheSubnetGroup {name} not found."
+                )));
+            }
+            if !input.cache_security_group_names.is_empty() {
+                return Err(Fault::invalid_parameter_combination(
+                            "Cache security groups are for clusters outside a VPC; a cluster in a cache subnet group uses SecurityGroupIds.",
+                        ));
+            }
+            Some(key)
+        }
+        None => None,
+    };
+    let cache_security_groups = if subnet_group.is_some() {
+        Vec::new()
+    } else if input.cache_security_group_names.is_empty() {
+        vec!["default".to_string()]
+    } else {
+        check_security_groups(state, &input.cache_security_group_names)?
+    };
+    let az_mode = match input.az_mode.as_deref() {
+        None => {
+            if input.preferred_availability_zones.len() > 1 {
+                AzMode::CrossAz
+            } else {
+                AzMode::SingleAz
+            }
+        }
+        Some(m) => AzMode::parse(m).ok_or_else(|| {
+            Fault::invalid_parameter_value(format!(
+                "Invalid AZMode: {m}. It must be single-az or cross-az."
+            ))
+        })?,
+    };
+    if az_mode == AzMode::CrossAz && engine == Engine::Redis {
+        return Err(Fault::invalid_parameter_value(
+            "AZMode cross-az is supported only for Memcached clusters.",
+        ));
+    }
+    if az_mode == AzMode::CrossAz && count < 2 {
+        return Err(Fault::invalid_parameter_value(
+            "AZMode cross-az needs at least 2 cache nodes.",
+        ));
+    }
+    if input.preferred_availability_zone.is_some() && !input.preferred_availability_zones.is_empty()
+    {
+        return Err(Fault::invalid_parameter_combination(
+            "Only one of PreferredAvailabilityZone and PreferredAvailabilityZones can be given.",
+        ));
+    }
+    let window = match &input.preferred_maintenance_window {
+        Some(w) => Window::parse(w)?,
+        None => Window::assign(&settings.region, &mut rand::thread_rng()),
+    };
+    let port = match input.port {
+        None => engine.default_port(),
+        Some(p) if (1..=65535).contains(&p) => p as u16,
+        Some(p) => return Err(Fault::invalid_parameter_value(format!("Invalid Port: {p}"))),
+    };
+    if let Some(arn) = &input.notification_topic_arn {
+        check_topic(arn)?;
+    }
+    let retention = check_retention(
+        engine,
+        &node_type,
+        input.snapshot_retention_limit.unwrap_or(0),
+    )?;
+    if let Some(w) = &input.snapshot_window {
+        if engine == Engine::Memcached {
+            return Err(Fault::invalid_parameter_combination(
+                "Snapshots are supported only for Redis clusters.",
+            ));
+        }
+        check_snapshot_window(w)?;
+    }
+    // Restore and seed (issue 5).
+    let restore = snapshots::check_restore(state, input, engine, &node_type, count)?;
+    if input.tags.len() > rules::MAX_TAGS {
+        return Err(Fault::tag_quota_per_resource_exceeded(format!(
+            "A resource has at most {} tags.",
+            rules::MAX_TAGS
+        )));
+    }
+    for tag in &input.tags {
+        rules::tag(tag)?;
+    }
+    if state.clusters.contains_key(&id) {
+        return Err(Fault::cache_cluster_already_exists(format!(
+            "Cache cluster {id} already exists."
+        )));
+    }
+    let zones = settings.availability_zones();
+    let preferred_az = match (
+        az_mode,
+        &input.preferred_availability_zone,
+        input.preferred_availability_zones.first(),
+    ) {
+        (AzMode::CrossAz, _, _) => "Multiple".to_string(),
+        (AzMode::SingleAz, Some(az), _) | (AzMode::SingleAz, None, Some(az)) => {
+            check_az(settings, az)?;
+            az.clone()
+        }
+        (AzMode::SingleAz, None, None) => zones[rand::random::<usize>() % zones.len()].clone(),
+    };
+    let mut cluster = Cluster {
+        id: id.clone(),
+        engine,
+        engine_version: version,
+        node_type,
+        status: cluster_status::CREATING.into(),
+        num_cache_nodes: count as u32,
+        az_mode,
+        preferred_az,
+        created: settings.now(),
+        maintenance_window: window.format(),
+        pending: Pending::default(),
+        notification: input
+            .notification_topic_arn
+            .clone()
+            .map(|topic_arn| Notification {
+                topic_arn,
+                status: "active".into(),
+            }),
+        cache_security_groups,
+        security_group_ids: input.security_group_ids.clone(),
+        parameter_group,
+        subnet_group,
+        port,
+        auto_minor_version_upgrade: input.auto_minor_version_upgrade.unwrap_or(true),
+        snapshot_retention_limit: retention,
+        snapshot_window: input
+            .snapshot_window
+            .clone()
+            .or_else(|| (engine == Engine::Redis).then(|| snapshots::assign_window(&window))),
+        replication_group_id: None,
+        configuration_address: None,
+        discovery_version: 1,
+        nodes: Vec::new(),
+        next_node_number: 1,
+        restore,
+        manual_snapshots: Vec::new(),
+    };
+    let azs = placement(
+        settings,
+        &cluster,
+        &input.preferred_availability_zones,
+        count as usize,
+    )?;
+    for az in azs {
+        new_node(state, settings, &mut cluster, az)?;
+    }
+    if engine == Engine::Memcached {
+        cluster.configuration_address = Some(allocate_address(state, settings, port)?);
+    }
+    if !input.tags.is_empty() {
+        state
+            .tags
+            .insert(settings.arn("cluster", &id), input.tags.clone());
+    }
+    let shown = view(state, settings, &cluster, false);
+    state.clusters.insert(id, cluster);
+    Ok(shown)
 }

@@ -5,6 +5,7 @@ pub mod clusters;
 pub mod events;
 pub mod network;
 pub mod parameter_groups;
+pub mod replication_groups;
 pub mod reserved;
 pub mod snapshots;
 pub mod tags;

@@ -4,6 +4,7 @@
 //!   tokio runtime, `--threads N` worker threads
 //!   ├─ listener per --bind address ──accept──▶ connection task (one per client)
 //!   ├─ control socket (unix, --control-socket) ─▶ connection task, ClientKind::Control
+//!   │     (also LISTENER ADD/REMOVE: runtime listeners, `listeners.rs`)
 //!   ├─ cron task (every 1000/hz ms): active expiry, idle timeouts, SHUTDOWN watch
 //!   └─ replication supervisor: the link to our primary after REPLICAOF (`replication.rs`)
 //!
@@ -18,6 +19,7 @@
 //! Per-request kernel crossings dominate at pipeline depth 1 on small machines, so a connection
 //! drains everything readable before executing and writes every reply of the batch at once.
 
+pub mod listeners;
 pub mod replication;
 
 use crate::NodeArgs;
@@ -162,7 +164,8 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
                     tokio::spawn(accept_tcp(l, eng.clone(), stop_rx.clone()));
                 }
                 if let Some(c) = control {
-                    tokio::spawn(accept_unix(c, eng.clone(), stop_rx.clone()));
+                    let runtime = Arc::new(listeners::RuntimeListeners::default());
+                    tokio::spawn(accept_unix(c, eng.clone(), runtime, stop_rx.clone()));
                 }
                 tokio::spawn(cron(eng.clone(), stop_for_cron, stop_rx.clone()));
                 tokio::spawn(replication::supervise(eng.clone(), stop_rx.clone()));
@@ -258,6 +261,7 @@ async fn accept_tcp(
                     ClientKind::Normal,
                     info,
                     stop.clone(),
+                    None,
                 ));
             }
             Err(e) => {
@@ -271,6 +275,7 @@ async fn accept_tcp(
 async fn accept_unix(
     l: tokio::net::UnixListener,
     engine: Arc<Engine>,
+    runtime: Arc<listeners::RuntimeListeners>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -290,6 +295,7 @@ async fn accept_unix(
                 ClientKind::Control,
                 info,
                 stop.clone(),
+                Some(runtime.clone()),
             ));
         }
     }
@@ -342,6 +348,7 @@ async fn serve<S>(
     kind: ClientKind,
     info: ConnInfo,
     mut stop: watch::Receiver<bool>,
+    runtime: Option<Arc<listeners::RuntimeListeners>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -448,7 +455,13 @@ async fn serve<S>(
                     match parse_request(&buf[consumed..], &limits) {
                         Ok(Parsed::Command(argv, n)) => {
                             consumed += n;
-                            if !argv.is_empty() {
+                            if let Some(rt) = runtime.as_ref().filter(|_| listeners::RuntimeListeners::is_listener_command(&argv)) {
+                                // Replies keep the order of the requests.
+                                if !cmds.is_empty() && blocked.is_none() {
+                                    let _ = engine.run(id, &mut cmds, &mut out);
+                                }
+                                rt.run(&argv, &engine, &stop, &mut out);
+                            } else if !argv.is_empty() {
                                 cmds.push_back(argv);
                             }
                         }

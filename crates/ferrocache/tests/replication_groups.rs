@@ -1,0 +1,429 @@
+//! End to end (issue 6): Redis replication groups through the real aws CLI against
+//! `ferrocache serve`, with real node processes and data written and read over RESP.
+//!
+//! - a group of a primary and 2 replicas: writes through the primary endpoint reach every
+//!   replica; replicas refuse writes; the guide's rules refuse bad requests;
+//! - ModifyReplicationGroup PrimaryClusterId promotes a replica and the primary endpoint follows;
+//! - Multi-AZ on: promotion refused; kill -9 of the primary fails over to a replica, the endpoint
+//!   follows, and the time until writes succeed again and the acknowledged writes lost are
+//!   printed (not asserted: replication is asynchronous, as on ElastiCache);
+//! - a replica added with CreateCacheCluster ReplicationGroupId, removed with
+//!   DeleteCacheCluster; DeleteReplicationGroup RetainPrimaryCluster keeps the primary.
+
+mod common;
+
+use common::{endpoint, Serve};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// One RESP command on a fresh connection; the reply as text (`+OK`, `-ERR ..`, bulk contents,
+/// `(nil)`). Err when the connection fails.
+fn redis(addr: &str, args: &[&str]) -> Result<String, String> {
+    let s = TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2))
+        .map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    let mut r = BufReader::new(s);
+    r.get_mut()
+        .write_all(req.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    r.read_line(&mut line).map_err(|e| e.to_string())?;
+    if line.is_empty() {
+        return Err("connection closed".into());
+    }
+    let line = line.trim_end().to_string();
+    match line.strip_prefix('$') {
+        Some("-1") => Ok("(nil)".into()),
+        Some(n) => {
+            let mut body = vec![0; n.parse::<usize>().unwrap() + 2];
+            r.read_exact(&mut body).map_err(|e| e.to_string())?;
+            body.truncate(body.len() - 2);
+            Ok(String::from_utf8(body).unwrap())
+        }
+        None => Ok(line),
+    }
+}
+
+fn group(serve: &Serve, id: &str) -> Value {
+    serve.ok(&["describe-replication-groups", "--replication-group-id", id])["ReplicationGroups"][0]
+        .clone()
+}
+
+fn wait_group_available(serve: &Serve, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let g = group(serve, id);
+        if g["Status"] == "available" {
+            return g;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} never became available: {g}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn primary_endpoint(g: &Value) -> String {
+    endpoint(&g["NodeGroups"][0]["PrimaryEndpoint"])
+}
+
+/// (cluster id, role, read endpoint) of every member.
+fn members(g: &Value) -> Vec<(String, String, String)> {
+    g["NodeGroups"][0]["NodeGroupMembers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["CacheClusterId"].as_str().unwrap().to_string(),
+                m["CurrentRole"].as_str().unwrap().to_string(),
+                endpoint(&m["ReadEndpoint"]),
+            )
+        })
+        .collect()
+}
+
+/// Polls until `addr` answers GET key with `value` (replication is asynchronous).
+fn wait_value(addr: &str, key: &str, value: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if redis(addr, &["GET", key]).as_deref() == Ok(value) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{addr} never had {key}={value}: {:?}",
+            redis(addr, &["GET", key])
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Polls until a write through `addr` is acknowledged.
+fn wait_writable(addr: &str, key: &str) -> Duration {
+    let start = Instant::now();
+    loop {
+        if redis(addr, &["SET", key, "1"]).as_deref() == Ok("+OK") {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{addr} never took writes again: {:?}",
+            redis(addr, &["SET", key, "1"])
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn fault(result: Result<Value, String>, code: &str) {
+    match result {
+        Ok(v) => panic!("expected {code}, got {v}"),
+        Err(e) => assert!(e.contains(code), "expected {code}, got {e}"),
+    }
+}
+
+#[test]
+fn replication_group_lifecycle_promotion_and_failover() {
+    let serve = Serve::start();
+
+    // The guide's rules.
+    let create = |id: &str, extra: &[&str]| {
+        let mut args = vec![
+            "create-replication-group",
+            "--replication-group-id",
+            id,
+            "--replication-group-description",
+            "e2e",
+            "--engine",
+            "redis",
+        ];
+        args.extend_from_slice(extra);
+        serve.aws(&args)
+    };
+    fault(
+        create(
+            "a234567890123456x",
+            &[
+                "--num-cache-clusters",
+                "2",
+                "--cache-node-type",
+                "cache.m3.medium",
+            ],
+        ),
+        "InvalidParameterValue",
+    );
+    fault(
+        create(
+            "toomany",
+            &[
+                "--num-cache-clusters",
+                "7",
+                "--cache-node-type",
+                "cache.m3.medium",
+            ],
+        ),
+        "InvalidParameterValue",
+    );
+    fault(
+        create(
+            "tiny",
+            &[
+                "--num-cache-clusters",
+                "2",
+                "--cache-node-type",
+                "cache.t2.micro",
+                "--automatic-failover-enabled",
+            ],
+        ),
+        "InvalidParameterCombination",
+    );
+    fault(
+        create(
+            "alone",
+            &[
+                "--num-cache-clusters",
+                "1",
+                "--cache-node-type",
+                "cache.m3.medium",
+                "--automatic-failover-enabled",
+            ],
+        ),
+        "InvalidParameterCombination",
+    );
+    assert!(serve.ok(&["describe-cache-clusters"])["CacheClusters"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // A primary and two replicas.
+    let g = create(
+        "rg1",
+        &[
+            "--num-cache-clusters",
+            "3",
+            "--cache-node-type",
+            "cache.m3.medium",
+        ],
+    )
+    .unwrap()["ReplicationGroup"]
+        .clone();
+    assert_eq!(g["Status"], "creating");
+    assert_eq!(
+        g["MemberClusters"],
+        serde_json::json!(["rg1001", "rg1002", "rg1003"])
+    );
+    fault(
+        create(
+            "rg1",
+            &[
+                "--num-cache-clusters",
+                "2",
+                "--cache-node-type",
+                "cache.m3.medium",
+            ],
+        ),
+        "ReplicationGroupAlreadyExists",
+    );
+    let g = wait_group_available(&serve, "rg1");
+    assert_eq!(g["AutomaticFailover"], "disabled");
+    let pe = primary_endpoint(&g);
+    let m = members(&g);
+    assert_eq!(m[0].0, "rg1001");
+    assert_eq!(m[0].1, "primary");
+    assert!(m[1..].iter().all(|(_, role, _)| role == "replica"));
+    assert!(m.iter().all(|(_, _, e)| *e != pe));
+
+    for i in 0..50 {
+        let (k, v) = (format!("k{i}"), format!("v{i}"));
+        assert_eq!(redis(&pe, &["SET", &k, &v]).unwrap(), "+OK");
+    }
+    for (_, _, e) in &m {
+        wait_value(e, "k49", "v49");
+        for i in 0..50 {
+            assert_eq!(
+                redis(e, &["GET", &format!("k{i}")]).unwrap(),
+                format!("v{i}")
+            );
+        }
+    }
+    let refused = redis(&m[1].2, &["SET", "x", "1"]).unwrap();
+    assert!(refused.starts_with("-READONLY"), "{refused}");
+
+    // Promote rg1002; the endpoint follows.
+    fault(
+        serve.aws(&[
+            "modify-replication-group",
+            "--replication-group-id",
+            "rg1",
+            "--primary-cluster-id",
+            "nosuch",
+            "--apply-immediately",
+        ]),
+        "InvalidParameterValue",
+    );
+    serve.ok(&[
+        "modify-replication-group",
+        "--replication-group-id",
+        "rg1",
+        "--primary-cluster-id",
+        "rg1002",
+        "--apply-immediately",
+    ]);
+    let g = wait_group_available(&serve, "rg1");
+    let m = members(&g);
+    let role = |id: &str| m.iter().find(|x| x.0 == id).unwrap().1.clone();
+    assert_eq!(role("rg1002"), "primary");
+    assert_eq!(role("rg1001"), "replica");
+    assert_eq!(primary_endpoint(&g), pe);
+    let waited = wait_writable(&pe, "after-promotion");
+    println!("writes through the primary endpoint resumed {waited:?} after the promotion settled");
+    assert_eq!(redis(&pe, &["SET", "p", "2"]).unwrap(), "+OK");
+    for (_, _, e) in &m {
+        wait_value(e, "p", "2");
+        assert_eq!(redis(e, &["GET", "k7"]).unwrap(), "v7");
+    }
+
+    // Multi-AZ on: no manual promotion.
+    let g = serve.ok(&[
+        "modify-replication-group",
+        "--replication-group-id",
+        "rg1",
+        "--automatic-failover-enabled",
+        "--apply-immediately",
+    ])["ReplicationGroup"]
+        .clone();
+    assert_eq!(g["AutomaticFailover"], "enabled");
+    fault(
+        serve.aws(&[
+            "modify-replication-group",
+            "--replication-group-id",
+            "rg1",
+            "--primary-cluster-id",
+            "rg1001",
+            "--apply-immediately",
+        ]),
+        "InvalidReplicationGroupState",
+    );
+    wait_group_available(&serve, "rg1");
+
+    // kill -9 the primary while a writer keeps writing through the endpoint.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (pe, stop) = (pe.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut acked = Vec::new();
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 200_000 {
+                let key = format!("w{i}");
+                if redis(&pe, &["SET", &key, "x"]).as_deref() == Ok("+OK") {
+                    acked.push(key);
+                }
+                i += 1;
+            }
+            acked
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let pid: i32 = std::fs::read_to_string(serve.data.join("nodes/rg1002/0001/pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let killed = Instant::now();
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_writable(&pe, "after-failover");
+    let back = killed.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acked = writer.join().unwrap();
+    let g = wait_group_available(&serve, "rg1");
+    let m = members(&g);
+    let primary = m.iter().find(|x| x.1 == "primary").unwrap().clone();
+    assert_ne!(primary.0, "rg1002", "{g}");
+    let missing = acked
+        .iter()
+        .filter(|k| redis(&pe, &["GET", k]).as_deref() != Ok("x"))
+        .count();
+    println!(
+        "failover: writes through {pe} resumed {back:?} after kill -9 ({:?} until available); \
+         acknowledged writes {}, missing afterwards {missing}; new primary {}",
+        killed.elapsed(),
+        acked.len(),
+        primary.0
+    );
+    let events = serve.ok(&["describe-events", "--duration", "60"]);
+    let messages: Vec<&str> = events["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["Message"].as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("Failover from master node rg1002 to replica node")),
+        "{messages:?}"
+    );
+    // The replaced node is a replica of the new primary, with the data.
+    wait_value(&m.iter().find(|x| x.0 == "rg1002").unwrap().2, "k3", "v3");
+
+    // A replica joins and leaves.
+    let c = serve.ok(&[
+        "create-cache-cluster",
+        "--cache-cluster-id",
+        "rg1extra",
+        "--replication-group-id",
+        "rg1",
+    ])["CacheCluster"]
+        .clone();
+    assert_eq!(c["ReplicationGroupId"], "rg1");
+    let g = wait_group_available(&serve, "rg1");
+    let extra = members(&g).into_iter().find(|x| x.0 == "rg1extra").unwrap();
+    assert_eq!(extra.1, "replica");
+    wait_value(&extra.2, "k5", "v5");
+    fault(
+        serve.aws(&["delete-cache-cluster", "--cache-cluster-id", &primary.0]),
+        "InvalidCacheClusterState",
+    );
+    serve.ok(&["delete-cache-cluster", "--cache-cluster-id", "rg1extra"]);
+    let g = group(&serve, "rg1");
+    assert!(!g["MemberClusters"].to_string().contains("rg1extra"));
+
+    // Delete the group, keeping the primary.
+    serve.ok(&[
+        "delete-replication-group",
+        "--replication-group-id",
+        "rg1",
+        "--retain-primary-cluster",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while serve
+        .aws(&[
+            "describe-replication-groups",
+            "--replication-group-id",
+            "rg1",
+        ])
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "rg1 was never deleted");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let kept = serve.wait_available(&primary.0);
+    assert!(kept.get("ReplicationGroupId").is_none_or(|v| v.is_null()));
+    let left: Vec<String> = serve.ok(&["describe-cache-clusters"])["CacheClusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["CacheClusterId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, vec![primary.0.clone()]);
+    assert_eq!(redis(&primary.2, &["GET", "k9"]).unwrap(), "v9");
+}
