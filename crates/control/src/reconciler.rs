@@ -240,6 +240,8 @@ impl Reconciler {
                 continue;
             };
             match self.provisioner.health(cluster.engine, process) {
+                // A Multi-AZ group's primary fails over first (issue 6).
+                Health::Gone if crate::replication::holds_restart(state, cluster) => {}
                 Health::Gone => {
                     tracing::warn!(cluster = %cluster.id, node = %node.id, pid = process.pid, "node process is gone; replacing it");
                     let never_ready = node.status == node_status::CREATING

@@ -26,8 +26,8 @@ use std::collections::HashMap;
 /// What the group reconciler remembers between passes.
 #[derive(Default)]
 pub struct GroupReconciler {
-    /// Per group: the pid of the primary's process last seen alive.
-    primary_pid: Mutex<HashMap<String, u32>>,
+    /// Per group: the primary cluster and the pid of its process last seen alive.
+    primary_pid: Mutex<HashMap<String, (String, u32)>>,
 }
 
 /// One member node as a pass sees it.
@@ -47,6 +47,30 @@ fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
     info.lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .map(str::trim)
+}
+
+/// Whether a dead node must wait before the cluster reconciler restarts it: the primary of a
+/// Multi-AZ group is replaced only once a replica has taken over, so an empty process never
+/// serves at the primary's address while replicas still follow it.
+pub fn holds_restart(state: &State, cluster: &Cluster) -> bool {
+    cluster
+        .replication_group_id
+        .as_ref()
+        .and_then(|g| state.replication_groups.get(g))
+        .is_some_and(|g| {
+            g.automatic_failover
+                && g.primary_cluster == cluster.id
+                && g.status != group_status::DELETING
+                // With no live replica to take over, everything is recreated in place
+                // (behaviour.md §4.2, scenario 3).
+                && g.members.iter().filter(|m| **m != cluster.id).any(|m| {
+                    member(state, m).is_some_and(|m| {
+                        m.node.process.is_some()
+                            && m.node.status == node_status::AVAILABLE
+                            && !m.node.recovering
+                    })
+                })
+        })
 }
 
 impl GroupReconciler {
@@ -155,10 +179,14 @@ impl GroupReconciler {
         converged &= self.make_primary(provisioner, &primary, &endpoint);
         if let Some(p) = &primary.node.process {
             if primary.node.status == node_status::AVAILABLE && !primary.node.recovering {
-                self.primary_pid
-                    .lock()
+                let mut seen = self.primary_pid.lock();
+                let entry = seen
                     .entry(group.id.clone())
-                    .or_insert(p.pid);
+                    .or_insert_with(|| (primary.cluster.id.clone(), p.pid));
+                if entry.0 != primary.cluster.id {
+                    // After a promotion, the new primary's process is the one to watch.
+                    *entry = (primary.cluster.id.clone(), p.pid);
+                }
             }
         }
         let all_available = group.members.iter().all(|m| {
@@ -209,10 +237,15 @@ impl GroupReconciler {
             self.primary_pid.lock().remove(&group.id);
             return None;
         }
-        let known = self.primary_pid.lock().get(&group.id).copied()?;
+        let known = self
+            .primary_pid
+            .lock()
+            .get(&group.id)
+            .filter(|(cluster, _)| *cluster == group.primary_cluster)
+            .map(|(_, pid)| *pid);
         let failed = match &primary.node.process {
-            None => true,
-            Some(p) if p.pid != known => true,
+            None => false, // never started yet
+            Some(p) if known.is_some_and(|k| k != p.pid) => true,
             Some(p) => provisioner.health(primary.cluster.engine, p) == Health::Gone,
         };
         if !failed {

@@ -311,7 +311,14 @@ fn replication_group_lifecycle_promotion_and_failover() {
         ]),
         "InvalidReplicationGroupState",
     );
-    wait_group_available(&serve, "rg1");
+    let g = wait_group_available(&serve, "rg1");
+    let m = members(&g);
+    assert_eq!(
+        m.iter().find(|x| x.1 == "primary").unwrap().0,
+        "rg1002",
+        "{g}"
+    );
+    assert_eq!(redis(&pe, &["SET", "before-kill", "1"]).unwrap(), "+OK");
 
     // kill -9 the primary while a writer keeps writing through the endpoint.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -340,6 +347,15 @@ fn replication_group_lifecycle_promotion_and_failover() {
         .unwrap();
     let killed = Instant::now();
     unsafe { libc::kill(pid, libc::SIGKILL) };
+    // SIGKILL lands asynchronously: count from the first refused write, not from kill(2).
+    while redis(&pe, &["SET", "probe", "1"]).as_deref() == Ok("+OK") {
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "the killed primary kept answering"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let down = killed.elapsed();
     wait_writable(&pe, "after-failover");
     let back = killed.elapsed();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -353,8 +369,9 @@ fn replication_group_lifecycle_promotion_and_failover() {
         .filter(|k| redis(&pe, &["GET", k]).as_deref() != Ok("x"))
         .count();
     println!(
-        "failover: writes through {pe} resumed {back:?} after kill -9 ({:?} until available); \
-         acknowledged writes {}, missing afterwards {missing}; new primary {}",
+        "failover: writes through {pe} refused {down:?} after kill -9, accepted again after \
+         {back:?} ({:?} until the group was available); acknowledged writes {}, missing \
+         afterwards {missing}; new primary {}",
         killed.elapsed(),
         acked.len(),
         primary.0
@@ -366,10 +383,13 @@ fn replication_group_lifecycle_promotion_and_failover() {
         .iter()
         .filter_map(|e| e["Message"].as_str())
         .collect();
+    let failovers: Vec<&&str> = messages
+        .iter()
+        .filter(|m| m.starts_with("Failover from master node"))
+        .collect();
+    assert_eq!(failovers.len(), 1, "{messages:?}");
     assert!(
-        messages
-            .iter()
-            .any(|m| m.starts_with("Failover from master node rg1002 to replica node")),
+        failovers[0].starts_with("Failover from master node rg1002 to replica node"),
         "{messages:?}"
     );
     // The replaced node is a replica of the new primary, with the data.
