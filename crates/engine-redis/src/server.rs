@@ -337,6 +337,14 @@ impl Engine {
             resp3: client.resp3,
         };
         let mut outcome = RunOutcome::Done;
+        if cmds.len() > 1 {
+            let db = client.db;
+            for argv in cmds.iter().take(64) {
+                if let Some(key) = argv.get(1) {
+                    s.ks.warm(db, key);
+                }
+            }
+        }
         while let Some(argv) = cmds.front() {
             if client.close_after_reply {
                 outcome = RunOutcome::Close;
