@@ -95,7 +95,7 @@ def med(kind, cpus, t, p, field):
     v = [float(r[field]) for r in rows if r["server"] == kind and r["cpus"] == cpus and r["test"] == t and r["pipeline"] == p]
     return statistics.median(v) if v else float("nan")
 print(f"{'test':<10}{'P':>3} {'cpus':>5} | {'redis rps':>10} {'ours rps':>10} {'ratio':>6} | {'p50 r/o ms':>11} {'p99 r/o ms':>11} | {'ops/cpu-s r':>11} {'ours':>10} {'ratio':>6}")
-for cpus in ["1", "0,1"]:
+for cpus in ["1", "0-1"]:
     for p in ["1", "16"]:
         for t in ["set", "get"]:
             a, b = med("redis", cpus, t, p, "rps"), med("ferrocache", cpus, t, p, "rps")

@@ -186,6 +186,7 @@ impl Server {
                 crate::notify::notify(
                     self,
                     Some(current),
+                    None,
                     crate::notify::EXPIRED,
                     "expired",
                     db,

@@ -252,6 +252,21 @@ fn pubsub_with_keyspace_notifications() {
         r3.read(),
         Frame::Push(vec![bulk("message"), bulk("c3"), bulk("m")])
     );
+    // A RESP3 client subscribed to its own key events gets them before its reply, as in redis.
+    assert_eq!(
+        r3.cmd(&["SUBSCRIBE", "__keyevent@0__:set"]),
+        Frame::Push(vec![bulk("subscribe"), bulk("__keyevent@0__:set"), int(2)])
+    );
+    r3.send(&["SET", "mine", "1"]);
+    assert_eq!(
+        r3.read(),
+        Frame::Push(vec![
+            bulk("message"),
+            bulk("__keyevent@0__:set"),
+            bulk("mine")
+        ])
+    );
+    assert_eq!(r3.read(), simple("OK"));
 }
 
 #[test]
