@@ -403,6 +403,10 @@ fn auth_select_and_client_commands() {
     assert_eq!(d.cmd(&["GET", "in3"]), Frame::Null);
     assert_eq!(d.cmd(&["SELECT", "3"]), simple("OK"));
     assert_eq!(d.cmd(&["GET", "in3"]), bulk("x"));
+    assert_eq!(
+        info_field(&mut d, "clients", "connected_clients").as_deref(),
+        Some("2")
+    );
 }
 
 #[test]
