@@ -309,6 +309,21 @@ impl Engine {
         self.inner.lock()
     }
 
+    /// Whether a new connection of this kind starts authenticated (no `requirepass`, or the
+    /// control socket). Unauthenticated connections get redis's small request limits.
+    pub fn starts_authenticated(&self, kind: ClientKind) -> bool {
+        kind == ClientKind::Control || self.inner.lock().config.requirepass.is_empty()
+    }
+
+    /// Whether a client has authenticated (checked by the connection after a batch).
+    pub fn is_authenticated(&self, id: u64) -> bool {
+        self.inner
+            .lock()
+            .clients
+            .get(&id)
+            .is_some_and(|c| c.authenticated)
+    }
+
     /// Registers a connection; returns its client id.
     pub fn connect(&self, kind: ClientKind, conn: ConnInfo, outbox: Arc<dyn Outbox>) -> u64 {
         let mut s = self.inner.lock();
@@ -428,6 +443,11 @@ impl Engine {
             s.after_command(&mut fake);
         }
         crate::cmd::server::cron_timeouts(&mut s);
+        // Give back the spare capacity of tables that shrank a lot (mass deletes, expiry).
+        for d in s.ks.dbs.iter_mut() {
+            d.keys.shrink_if_sparse();
+            d.expires.shrink_if_sparse();
+        }
     }
 
     /// Runs one command as an internal admin client (control socket helpers and tests).

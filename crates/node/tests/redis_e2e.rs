@@ -448,3 +448,27 @@ fn stream_reads_block_until_xadd() {
         f => panic!("{f}"),
     }
 }
+
+#[test]
+fn unauthenticated_requests_get_small_limits_until_auth() {
+    let node = start_ours(&["--param", "requirepass=pw"]);
+    // More than 10 arguments before AUTH: redis's protocol error, connection closed.
+    let mut c = Client::connect(node.addr());
+    let args: Vec<String> = (0..12).map(|i| format!("a{i}")).collect();
+    c.send(&args);
+    assert_eq!(
+        c.read(),
+        Frame::Error(b"ERR Protocol error: unauthenticated multibulk length".to_vec())
+    );
+    assert!(c.is_closed());
+    // AUTH and a large request in the same packet: AUTH is applied first, then the request.
+    let mut c = Client::connect(node.addr());
+    let big = "v".repeat(100_000);
+    let mut raw = Client::encode(&["AUTH", "pw"]);
+    raw.extend_from_slice(&Client::encode(&["SET", "big", &big]));
+    raw.extend_from_slice(&Client::encode(&["STRLEN", "big"]));
+    c.send_raw(&raw);
+    assert_eq!(c.read(), simple("OK"));
+    assert_eq!(c.read(), simple("OK"));
+    assert_eq!(c.read(), int(100_000));
+}
