@@ -113,6 +113,22 @@ macro_rules! assert_fault {
     }};
 }
 
+/// For a fault the SDK's model does not list for that operation: it stays unhandled, so the
+/// code is all a client can match on.
+macro_rules! assert_unmodelled_fault {
+    ($call:expr, $code:literal) => {{
+        let err = $call
+            .await
+            .expect_err(concat!("expected ", $code))
+            .into_service_error();
+        assert_eq!(
+            ec::error::ProvideErrorMetadata::code(&err),
+            Some($code),
+            "{err:?}"
+        );
+    }};
+}
+
 fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
 }
@@ -128,7 +144,8 @@ async fn aws_sdk_rust_drives_all_37_actions_against_serve() {
     subnet_groups(&ec).await;
     cache_cluster(&ec).await;
     reserved_nodes_and_engine_versions(&ec).await;
-    replication_groups_and_snapshots(&ec).await;
+    replication_groups(&ec).await;
+    snapshots(&ec).await;
 
     let sent = sent.0.lock().unwrap().clone();
     let missing: Vec<&str> = ACTIONS
@@ -822,22 +839,6 @@ async fn cache_cluster(ec: &ec::Client) {
         op::describe_events::DescribeEventsError::InvalidParameterCombinationException
     );
 
-    // CreateSnapshot of a cluster that does not exist names the cluster; Memcached has none.
-    assert_fault!(
-        ec.create_snapshot()
-            .cache_cluster_id("gone")
-            .snapshot_name("s")
-            .send(),
-        op::create_snapshot::CreateSnapshotError::CacheClusterNotFoundFault
-    );
-    assert_fault!(
-        ec.create_snapshot()
-            .cache_cluster_id("sdk")
-            .snapshot_name("s")
-            .send(),
-        op::create_snapshot::CreateSnapshotError::SnapshotFeatureNotSupportedFault
-    );
-
     // Delete: the waiter sees the cluster gone, its nodes stop answering.
     let deleted = ec
         .delete_cache_cluster()
@@ -990,9 +991,9 @@ async fn reserved_nodes_and_engine_versions(ec: &ec::Client) {
     assert_eq!(redis_default.cache_engine_versions().len(), 1);
 }
 
-/// Replication groups and snapshots are not in the control plane on `main` yet: the SDK must
-/// still see well-formed answers and the exact typed faults.
-async fn replication_groups_and_snapshots(ec: &ec::Client) {
+/// Replication groups are not in the control plane yet: the SDK must still see well-formed
+/// answers and the exact typed faults.
+async fn replication_groups(ec: &ec::Client) {
     let groups = ec.describe_replication_groups().send().await.unwrap();
     assert!(groups.replication_groups().is_empty());
     assert_fault!(
@@ -1022,9 +1023,85 @@ async fn replication_groups_and_snapshots(ec: &ec::Client) {
             .send(),
         op::create_replication_group::CreateReplicationGroupError::InvalidParameterValueException
     );
+    assert_unmodelled_fault!(
+        ec.describe_snapshots().replication_group_id("rg").send(),
+        "ReplicationGroupNotFoundFault"
+    );
+}
 
-    let snapshots = ec.describe_snapshots().send().await.unwrap();
-    assert!(snapshots.snapshots().is_empty());
+/// Sends one inline Redis command and reads one reply (a line, or a bulk string's two lines).
+fn redis(addr: &str, command: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(format!("{command}\r\n").as_bytes()).unwrap();
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        let lines = reply.windows(2).filter(|w| w == b"\r\n").count();
+        let bulk = reply.first() == Some(&b'$') && !reply.starts_with(b"$-1");
+        if lines >= if bulk { 2 } else { 1 } {
+            break;
+        }
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "{addr} closed the connection");
+        reply.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(reply).unwrap()
+}
+
+async fn create_redis(
+    ec: &ec::Client,
+    id: &str,
+    snapshot: Option<&str>,
+) -> ec::types::CacheCluster {
+    ec.create_cache_cluster()
+        .cache_cluster_id(id)
+        .engine("redis")
+        .cache_node_type("cache.m3.medium")
+        .num_cache_nodes(1)
+        .set_snapshot_name(snapshot.map(str::to_string))
+        .tags(tag("team", "blue"))
+        .send()
+        .await
+        .unwrap();
+    wait_available(ec, id).await
+}
+
+async fn wait_snapshot(ec: &ec::Client, name: &str) -> ec::types::Snapshot {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = ec
+            .describe_snapshots()
+            .snapshot_name(name)
+            .show_node_group_config(true)
+            .send()
+            .await
+            .unwrap();
+        let snapshot = out.snapshots()[0].clone();
+        match snapshot.snapshot_status() {
+            Some("available") => return snapshot,
+            Some("creating") => {}
+            other => panic!("snapshot {name} is {other:?}: {snapshot:?}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "snapshot {name} never became available"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A Redis cluster's data through CreateSnapshot, CopySnapshot and a restore, then DeleteSnapshot.
+async fn snapshots(ec: &ec::Client) {
+    use op::create_snapshot::CreateSnapshotError as Create;
+
+    assert!(ec
+        .describe_snapshots()
+        .send()
+        .await
+        .unwrap()
+        .snapshots()
+        .is_empty());
     assert_fault!(
         ec.describe_snapshots().snapshot_name("s").send(),
         op::describe_snapshots::DescribeSnapshotsError::SnapshotNotFoundFault
@@ -1034,14 +1111,146 @@ async fn replication_groups_and_snapshots(ec: &ec::Client) {
         op::describe_snapshots::DescribeSnapshotsError::CacheClusterNotFoundFault
     );
     assert_fault!(
+        ec.create_snapshot()
+            .cache_cluster_id("gone")
+            .snapshot_name("s")
+            .send(),
+        Create::CacheClusterNotFoundFault
+    );
+
+    let src = create_redis(ec, "sdk-src", None).await;
+    let node = src.cache_nodes()[0].endpoint().unwrap();
+    let addr = format!("{}:{}", node.address().unwrap(), node.port().unwrap());
+    assert_eq!(node.port(), Some(6379));
+    assert_eq!(redis(&addr, "SET greeting hello"), "+OK\r\n");
+
+    let created = ec
+        .create_snapshot()
+        .cache_cluster_id("sdk-src")
+        .snapshot_name("sdk-manual")
+        .send()
+        .await
+        .unwrap();
+    let s = created.snapshot().unwrap();
+    assert_eq!(s.snapshot_name(), Some("sdk-manual"));
+    assert_eq!(s.snapshot_status(), Some("creating"));
+    assert_eq!(s.snapshot_source(), Some("manual"));
+    let s = wait_snapshot(ec, "sdk-manual").await;
+    assert_eq!(s.cache_cluster_id(), Some("sdk-src"));
+    assert_eq!(s.engine(), Some("redis"));
+    assert_eq!(s.cache_node_type(), Some("cache.m3.medium"));
+    assert_eq!(s.port(), Some(6379));
+    assert!(s.cache_cluster_create_time().is_some());
+    let arn = s.arn().expect("a snapshot ARN").to_string();
+    assert!(arn.ends_with(":snapshot:sdk-manual"), "{arn}");
+    let nodes = s.node_snapshots();
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0].cache_node_id(), Some("0001"));
+    assert!(nodes[0].cache_size().is_some_and(|c| c.ends_with(" MB")));
+    assert!(nodes[0].snapshot_create_time().is_some());
+    assert_eq!(
+        nodes[0]
+            .node_group_configuration()
+            .and_then(|g| g.node_group_id()),
+        Some("0001")
+    );
+    assert_fault!(
+        ec.create_snapshot()
+            .cache_cluster_id("sdk-src")
+            .snapshot_name("sdk-manual")
+            .send(),
+        Create::SnapshotAlreadyExistsFault
+    );
+    // Memcached keeps no data on disk: no snapshots of it.
+    ec.create_cache_cluster()
+        .cache_cluster_id("sdk-mc")
+        .engine("memcached")
+        .cache_node_type("cache.t2.micro")
+        .num_cache_nodes(1)
+        .send()
+        .await
+        .unwrap();
+    assert_fault!(
+        ec.create_snapshot()
+            .cache_cluster_id("sdk-mc")
+            .snapshot_name("mc")
+            .send(),
+        Create::SnapshotFeatureNotSupportedFault
+    );
+
+    let copied = ec
+        .copy_snapshot()
+        .source_snapshot_name("sdk-manual")
+        .target_snapshot_name("sdk-copy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copied.snapshot().unwrap().snapshot_name(), Some("sdk-copy"));
+    wait_snapshot(ec, "sdk-copy").await;
+    assert_fault!(
         ec.copy_snapshot()
-            .source_snapshot_name("s")
+            .source_snapshot_name("sdk-manual")
+            .target_snapshot_name("sdk-copy")
+            .send(),
+        op::copy_snapshot::CopySnapshotError::SnapshotAlreadyExistsFault
+    );
+    assert_fault!(
+        ec.copy_snapshot()
+            .source_snapshot_name("never-taken")
             .target_snapshot_name("t")
             .send(),
         op::copy_snapshot::CopySnapshotError::SnapshotNotFoundFault
     );
+    let listed = ec
+        .list_tags_for_resource()
+        .resource_name(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.tag_list(), [tag("team", "blue")]);
+    let mut names: Vec<String> = ec
+        .describe_snapshots()
+        .snapshot_source("user")
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.snapshot_name().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["sdk-copy", "sdk-manual"]);
+
+    // The copy restores into a new cluster holding the key.
+    let restored = create_redis(ec, "sdk-restored", Some("sdk-copy")).await;
+    let node = restored.cache_nodes()[0].endpoint().unwrap();
+    let restored_addr = format!("{}:{}", node.address().unwrap(), node.port().unwrap());
+    assert_eq!(redis(&restored_addr, "GET greeting"), "$5\r\nhello\r\n");
+
+    let deleted = ec
+        .delete_snapshot()
+        .snapshot_name("sdk-manual")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted.snapshot().unwrap().snapshot_status(),
+        Some("deleting")
+    );
     assert_fault!(
-        ec.delete_snapshot().snapshot_name("s").send(),
+        ec.delete_snapshot().snapshot_name("sdk-manual").send(),
         op::delete_snapshot::DeleteSnapshotError::SnapshotNotFoundFault
+    );
+    assert_unmodelled_fault!(
+        ec.create_cache_cluster()
+            .cache_cluster_id("again")
+            .engine("redis")
+            .cache_node_type("cache.m3.medium")
+            .num_cache_nodes(1)
+            .snapshot_name("sdk-manual")
+            .send(),
+        "SnapshotNotFoundFault"
     );
 }
