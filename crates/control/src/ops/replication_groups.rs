@@ -454,3 +454,161 @@ impl ControlPlane {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::tests::{plane, redis};
+
+    fn group(id: &str, clusters: i32) -> CreateGroup {
+        CreateGroup {
+            replication_group_id: id.into(),
+            description: "d".into(),
+            num_cache_clusters: Some(clusters),
+            cluster: CreateCluster {
+                cache_node_type: Some("cache.m3.medium".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn make_available(p: &ControlPlane, id: &str) {
+        p.write(|s, _| {
+            s.clusters.get_mut(id).unwrap().status = cluster_status::AVAILABLE.into();
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_group_around_an_existing_primary() {
+        let (p, _) = plane();
+        p.create_cache_cluster(redis("solo")).unwrap();
+        let around = |primary: &str| CreateGroup {
+            replication_group_id: "g".into(),
+            description: "d".into(),
+            primary_cluster_id: Some(primary.into()),
+            ..Default::default()
+        };
+        // Not available yet; missing; memcached.
+        let e = p.create_replication_group(around("solo")).unwrap_err();
+        assert_eq!(e.code, "InvalidCacheClusterState");
+        let e = p.create_replication_group(around("nosuch")).unwrap_err();
+        assert_eq!(e.code, "CacheClusterNotFound");
+        p.create_cache_cluster(crate::ops::tests::memcached("mc", 1))
+            .unwrap();
+        make_available(&p, "mc");
+        let e = p.create_replication_group(around("mc")).unwrap_err();
+        assert_eq!(e.code, "InvalidParameterCombination");
+        make_available(&p, "solo");
+        let v = p.create_replication_group(around("Solo")).unwrap();
+        assert_eq!(v.group.members, vec!["solo".to_string()]);
+        assert_eq!(v.members[0].role, "primary");
+        assert_ne!(v.group.endpoint, v.members[0].address);
+        // In a group already.
+        let mut again = around("solo");
+        again.replication_group_id = "h".into();
+        assert_eq!(
+            p.create_replication_group(again).unwrap_err().code,
+            "InvalidCacheClusterState"
+        );
+        // Multi-AZ needs a replica.
+        let e = p
+            .modify_replication_group(ModifyGroup {
+                replication_group_id: "g".into(),
+                automatic_failover_enabled: Some(true),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidReplicationGroupState"); // still creating
+    }
+
+    #[test]
+    fn multi_az_preconditions_and_refusals_change_nothing() {
+        let (p, _) = plane();
+        let before = p.snapshot();
+        let mut old = group("old", 2);
+        old.automatic_failover_enabled = Some(true);
+        old.cluster.engine_version = Some("2.6.13".into());
+        assert_eq!(
+            p.create_replication_group(old).unwrap_err().code,
+            "InvalidParameterCombination"
+        );
+        p.create_cache_parameter_group("aof", "redis2.8", "d")
+            .unwrap();
+        p.modify_cache_parameter_group("aof", &[("appendonly".into(), "yes".into())])
+            .unwrap();
+        let mut aof = group("aof", 2);
+        aof.automatic_failover_enabled = Some(true);
+        aof.cluster.cache_parameter_group_name = Some("aof".into());
+        assert_eq!(
+            p.create_replication_group(aof).unwrap_err().code,
+            "InvalidParameterCombination"
+        );
+        // A refused request creates no member cluster.
+        let after = p.snapshot();
+        assert_eq!(before.clusters, after.clusters);
+        assert!(after.replication_groups.is_empty());
+        let mut zones = group("zones", 3);
+        zones.preferred_cache_cluster_azs = vec!["us-east-1a".into()];
+        assert_eq!(
+            p.create_replication_group(zones).unwrap_err().code,
+            "InvalidParameterCombination"
+        );
+        let mut ok = group("ok", 2);
+        ok.automatic_failover_enabled = Some(true);
+        ok.preferred_cache_cluster_azs = vec!["us-east-1a".into(), "us-east-1b".into()];
+        let v = p.create_replication_group(ok).unwrap();
+        assert!(v.group.automatic_failover);
+        let zones: Vec<&str> = v
+            .members
+            .iter()
+            .map(|m| m.availability_zone.as_str())
+            .collect();
+        assert_eq!(zones, ["us-east-1a", "us-east-1b"]);
+        // The member ids follow the CLI/API naming.
+        assert_eq!(
+            p.snapshot().replication_groups["ok"].members,
+            ["ok001", "ok002"]
+        );
+    }
+
+    #[test]
+    fn replicas_join_up_to_five_and_leave() {
+        let (p, _) = plane();
+        p.create_replication_group(group("g", 1)).unwrap();
+        p.write(|s, _| {
+            s.replication_groups.get_mut("g").unwrap().status = group_status::AVAILABLE.into();
+            Ok(())
+        })
+        .unwrap();
+        for n in 0..5 {
+            let c = p
+                .create_cache_cluster(CreateCluster {
+                    cache_cluster_id: format!("r{n}"),
+                    replication_group_id: Some("G".into()),
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(c.cluster.replication_group_id.as_deref(), Some("g"));
+            assert_eq!(c.cluster.node_type, "cache.m3.medium");
+        }
+        let e = p
+            .create_cache_cluster(CreateCluster {
+                cache_cluster_id: "r5".into(),
+                replication_group_id: Some("g".into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(e.code, "NodeQuotaForClusterExceeded");
+        assert_eq!(
+            p.delete_cache_cluster("g001", None).unwrap_err().code,
+            "InvalidCacheClusterState"
+        );
+        p.delete_cache_cluster("r3", None).unwrap();
+        assert!(!p.snapshot().replication_groups["g"]
+            .members
+            .contains(&"r3".to_string()));
+    }
+}
