@@ -7,6 +7,7 @@
 //! - Multi-AZ on: promotion refused; kill -9 of the primary fails over to a replica, the endpoint
 //!   follows, and the time until writes succeed again and the acknowledged writes lost are
 //!   printed (not asserted: replication is asynchronous, as on ElastiCache);
+//! - `serve` killed and restarted: the group is unchanged and serving;
 //! - a replica added with CreateCacheCluster ReplicationGroupId, removed with
 //!   DeleteCacheCluster; DeleteReplicationGroup RetainPrimaryCluster keeps the primary.
 
@@ -131,7 +132,7 @@ fn fault(result: Result<Value, String>, code: &str) {
 
 #[test]
 fn replication_group_lifecycle_promotion_and_failover() {
-    let serve = Serve::start();
+    let mut serve = Serve::start();
 
     // The guide's rules.
     let create = |id: &str, extra: &[&str]| {
@@ -394,6 +395,16 @@ fn replication_group_lifecycle_promotion_and_failover() {
     );
     // The replaced node is a replica of the new primary, with the data.
     wait_value(&m.iter().find(|x| x.0 == "rg1002").unwrap().2, "k3", "v3");
+
+    // `serve` restarts (kill -9): the group, its roles and the endpoint are still there.
+    serve.crash();
+    serve.launch();
+    let g = wait_group_available(&serve, "rg1");
+    assert_eq!(members(&g), m);
+    assert_eq!(redis(&pe, &["SET", "after-restart", "1"]).unwrap(), "+OK");
+    for (_, _, e) in &m {
+        wait_value(e, "after-restart", "1");
+    }
 
     // A replica joins and leaves.
     let c = serve.ok(&[
