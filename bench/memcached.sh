@@ -4,7 +4,8 @@
 #   bench/memcached.sh [RUNS] [SECONDS]
 #
 # Throughput: memcaslap (90% get / 10% set, 32 concurrent clients, one client thread) against
-# each server in turn, text then binary protocol, RUNS interleaved rounds of SECONDS each; both
+# each server in turn, text, binary, and text with 20-key multi-gets (memcaslap -d 20), RUNS
+# interleaved rounds of SECONDS each; both
 # servers run one worker thread pinned to CPU 0, the client is pinned to CPU 1. Reported: median
 # ops/s, median average latency, and ops per server CPU-second (utime+stime from /proc/PID/stat),
 # which is steadier than ops/s on a shared machine.
@@ -66,9 +67,11 @@ echo "memcached $(memcached -V | cut -d' ' -f2), ferrocache $(git rev-parse --sh
 echo
 start_servers
 declare -A res
-for proto in text binary; do
+PROTOS="text binary multiget"
+for proto in $PROTOS; do
   extra=()
   [ "$proto" = binary ] && extra=(-B)
+  [ "$proto" = multiget ] && extra=(-d 20)
   for r in $(seq "$RUNS"); do
     # Alternate who goes first so that drift in machine load hits both alike.
     if (( r % 2 )); then order="mc fc"; else order="fc mc"; fi
@@ -81,7 +84,7 @@ done
 stop_servers
 
 printf '%-8s %-11s %12s %12s %16s\n' protocol server "ops/s" "avg lat us" "ops/CPU-second"
-for proto in text binary; do
+for proto in $PROTOS; do
   for who in mc fc; do
     name=$([ "$who" = mc ] && echo memcached || echo ferrocache)
     tps=$(printf '%s' "${res[$proto,$who]}" | awk 'NF{print $1}' | median)

@@ -34,6 +34,7 @@ fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1=="used_memory"{print $2}'; }
+rss_bytes() { awk '/^VmRSS:/{print $2*1024}' "/proc/$1/status"; }
 
 start_server() { # kind cpus port -> pid
   local kind=$1 cpus=$2 port=$3
@@ -48,15 +49,18 @@ start_server() { # kind cpus port -> pid
 }
 
 RESULTS=$OUT/redis-results.csv
-echo "round,server,cpus,test,pipeline,rps,p50_ms,p99_ms,cpu_s,ops_per_cpu_s,bytes_per_key" >"$RESULTS"
+echo "round,server,cpus,test,pipeline,rps,p50_ms,p99_ms,cpu_s,ops_per_cpu_s,bytes_per_key,rss_per_key" >"$RESULTS"
 run_one() { # round kind cpus client_cpus
-  local round=$1 kind=$2 cpus=$3 ccpus=$4 port pid before after bpk
+  local round=$1 kind=$2 cpus=$3 ccpus=$4 port pid before after bpk rss0 rss1 rpk
   port=$(free_port)
   pid=$(start_server "$kind" "$cpus" "$port")
   before=$(used_memory "$port")
+  rss0=$(rss_bytes "$pid")
   redis-cli -p "$port" --pipe <"$LOAD" >/dev/null
   after=$(used_memory "$port")
+  rss1=$(rss_bytes "$pid")
   bpk=$(python3 -c "print(round(($after-$before)/1e6,1))")
+  rpk=$(python3 -c "print(round(($rss1-$rss0)/1e6,1))")
   for p in 1 16; do
     local n=$N1; [ "$p" = 16 ] && n=$N16
     for t in set get; do
@@ -64,14 +68,14 @@ run_one() { # round kind cpus client_cpus
       c0=$(cpu_ticks "$pid")
       line=$(taskset -c "$ccpus" redis-benchmark -h 127.0.0.1 -p "$port" -t "$t" -n "$n" -r 1000000 -d 32 -c 50 -P "$p" --csv | tail -1)
       c1=$(cpu_ticks "$pid")
-      python3 - "$round" "$kind" "$cpus" "$t" "$p" "$n" "$c0" "$c1" "$bpk" "$line" >>"$RESULTS" <<'PY'
+      python3 - "$round" "$kind" "$cpus" "$t" "$p" "$n" "$c0" "$c1" "$bpk" "$rpk" "$line" >>"$RESULTS" <<'PY'
 import sys, os
-r, kind, cpus, t, p, n, c0, c1, bpk, line = sys.argv[1:]
+r, kind, cpus, t, p, n, c0, c1, bpk, rpk, line = sys.argv[1:]
 f = [x.strip('"') for x in line.split('","')]
 rps, p50, p99 = float(f[1]), float(f[4]), float(f[6])
 hz = os.sysconf("SC_CLK_TCK")
 cpu = (int(c1) - int(c0)) / hz
-print(f"{r},{kind},{cpus},{t},{p},{rps:.0f},{p50},{p99},{cpu:.2f},{int(n)/max(cpu,1e-9):.0f},{bpk}")
+print(f"{r},{kind},{cpus},{t},{p},{rps:.0f},{p50},{p99},{cpu:.2f},{int(n)/max(cpu,1e-9):.0f},{bpk},{rpk}")
 PY
     done
   done
@@ -102,4 +106,7 @@ for cpus in ["1", "0,1"]:
 ma = statistics.median(float(r["bytes_per_key"]) for r in rows if r["server"] == "redis")
 mb = statistics.median(float(r["bytes_per_key"]) for r in rows if r["server"] == "ferrocache")
 print(f"memory per key after loading 1M keys (used_memory delta / 1M): redis {ma:.1f} B, ferrocache {mb:.1f} B, ratio {mb/ma:.2f}")
+ra = statistics.median(float(r["rss_per_key"]) for r in rows if r["server"] == "redis")
+rb = statistics.median(float(r["rss_per_key"]) for r in rows if r["server"] == "ferrocache")
+print(f"memory per key after loading 1M keys (RSS delta / 1M):         redis {ra:.1f} B, ferrocache {rb:.1f} B, ratio {rb/ra:.2f}")
 PY

@@ -153,8 +153,9 @@ pub fn engine_version(engine: Engine, version: &str) -> Option<&'static EngineVe
 
 /// Compares dotted version strings numerically (`1.4.5` < `1.4.14`).
 pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let parse = |s: &str| -> Vec<u32> { s.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
-    parse(a).cmp(&parse(b))
+    let a = a.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let b = b.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    a.cmp(b)
 }
 
 /// Whether a parameter takes effect at once or at the next reboot.

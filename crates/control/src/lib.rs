@@ -98,12 +98,33 @@ fn credentials(data_dir: &Path) -> anyhow::Result<(String, String)> {
     Ok((id, secret))
 }
 
+/// Holds an exclusive lock on the data dir for the life of `serve`: two control planes on one
+/// state would each take the other's nodes for orphans.
+fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let path = data_dir.join("serve.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        anyhow::bail!(
+            "another `ferrocache serve` is using {} (lock {} is held)",
+            data_dir.display(),
+            path.display()
+        );
+    }
+    Ok(file)
+}
+
 /// Runs the control plane until interrupted: the API, the reconciler and the local nodes.
 /// Nodes keep running when `serve` stops; the next `serve` finds them again.
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let data_dir = args.data_dir.canonicalize()?;
+    let _lock = lock_data_dir(&data_dir)?;
     let (access_key_id, secret) = credentials(&data_dir)?;
     let store = store::SqliteStore::open(&data_dir.join("state.db"))?;
     let settings = plane::Settings {

@@ -6,6 +6,7 @@ use crate::catalog::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// A point in time, stored as Unix milliseconds (UTC).
@@ -164,8 +165,9 @@ pub struct Node {
     pub address: Ipv4Addr,
     /// The running process, once started.
     pub process: Option<ProcessRecord>,
-    /// Parameter values the running process has (set at start or pushed since).
-    pub applied_params: BTreeMap<String, String>,
+    /// Parameter values the running process has (set at start or pushed since). Shared, as
+    /// every state copy and every Describe would otherwise copy it.
+    pub applied_params: Arc<BTreeMap<String, String>>,
     /// A reboot was asked for and has not happened yet.
     pub reboot_requested: bool,
     /// Pending removal (without ApplyImmediately): the node keeps serving until the window.

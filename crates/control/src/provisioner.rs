@@ -79,6 +79,8 @@ pub trait Provisioner: Send + Sync {
     ) -> anyhow::Result<()>;
     /// Stops processes left behind by nodes that no longer exist (`known` = (cluster, node)).
     fn sweep(&self, known: &[(String, String)]);
+    /// The last thing a node said before it exited (its log's last line), for events.
+    fn last_words(&self, cluster_id: &str, node_id: &str) -> Option<String>;
 }
 
 /// The `ferrocache node` invocation for a spec, without the control socket and directory.
@@ -169,7 +171,8 @@ impl LocalProvisioner {
             started: Timestamp(0),
         };
         if is_our_node(&record) {
-            terminate(pid, &mut self.children.lock());
+            let child = self.children.lock().remove(&pid);
+            terminate(pid, child);
         }
     }
 }
@@ -193,13 +196,14 @@ fn is_our_node(p: &ProcessRecord) -> bool {
         .is_some_and(|zombie| !zombie)
 }
 
-/// SIGTERM, a grace period, then SIGKILL; reaps the process if it is our child.
-fn terminate(pid: u32, children: &mut HashMap<u32, Child>) {
+/// SIGTERM, a grace period, then SIGKILL; reaps the process if it is our child (the caller
+/// has taken it out of the table, so other stops run meanwhile).
+fn terminate(pid: u32, mut child: Option<Child>) {
     let signal = |sig| unsafe { libc::kill(pid as libc::pid_t, sig) };
     signal(libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let gone = match children.get_mut(&pid) {
+        let gone = match child.as_mut() {
             Some(child) => child.try_wait().map(|s| s.is_some()).unwrap_or(true),
             None => (unsafe { libc::kill(pid as libc::pid_t, 0) }) != 0,
         };
@@ -208,14 +212,13 @@ fn terminate(pid: u32, children: &mut HashMap<u32, Child>) {
         }
         if Instant::now() >= deadline {
             signal(libc::SIGKILL);
-            if let Some(child) = children.get_mut(&pid) {
+            if let Some(child) = child.as_mut() {
                 let _ = child.wait();
             }
             break;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
-    children.remove(&pid);
 }
 
 impl Provisioner for LocalProvisioner {
@@ -265,11 +268,10 @@ impl Provisioner for LocalProvisioner {
     }
 
     fn stop(&self, cluster_id: &str, node_id: &str, process: &ProcessRecord) -> anyhow::Result<()> {
-        let mut children = self.children.lock();
-        if children.contains_key(&process.pid) || is_our_node(process) {
-            terminate(process.pid, &mut children);
+        let child = self.children.lock().remove(&process.pid);
+        if child.is_some() || is_our_node(process) {
+            terminate(process.pid, child);
         }
-        drop(children);
         let _ = std::fs::remove_file(&process.control_socket);
         let dir = self.node_dir(cluster_id, node_id);
         let _ = std::fs::remove_dir_all(&dir);
@@ -347,6 +349,15 @@ impl Provisioner for LocalProvisioner {
             );
         }
         Ok(())
+    }
+
+    fn last_words(&self, cluster_id: &str, node_id: &str) -> Option<String> {
+        let log =
+            std::fs::read_to_string(self.node_dir(cluster_id, node_id).join("node.log")).ok()?;
+        log.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().chars().take(300).collect())
     }
 
     fn sweep(&self, known: &[(String, String)]) {

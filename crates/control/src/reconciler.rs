@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 
 /// How often the reconciler looks even when nothing was written.
 const TICK: Duration = Duration::from_millis(500);
+/// How often it looks while something is in flight (a node starting, a status to move on).
+const BUSY_TICK: Duration = Duration::from_millis(50);
 /// A node that keeps dying is restarted at most this often.
 const RESTART_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -52,6 +54,11 @@ pub enum Outcome {
     Stopped {
         node: String,
     },
+    /// A node that had not become available yet exited (reported once per node).
+    Failed {
+        node: String,
+        reason: String,
+    },
     Ready {
         node: String,
     },
@@ -69,6 +76,8 @@ pub struct Reconciler {
     plane: Arc<ControlPlane>,
     provisioner: Arc<dyn Provisioner>,
     last_start: Mutex<HashMap<(String, String), Instant>>,
+    /// Nodes whose failure to start has been reported already.
+    reported: Mutex<std::collections::HashSet<(String, String)>>,
 }
 
 impl Reconciler {
@@ -77,6 +86,7 @@ impl Reconciler {
             plane,
             provisioner,
             last_start: Mutex::new(HashMap::new()),
+            reported: Mutex::new(Default::default()),
         }
     }
 
@@ -98,8 +108,8 @@ impl Reconciler {
                     .collect();
                 self.provisioner.sweep(&known);
                 loop {
-                    self.pass();
-                    match rx.recv_timeout(TICK) {
+                    let tick = if self.pass() { BUSY_TICK } else { TICK };
+                    match rx.recv_timeout(tick) {
                         Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
                         Err(mpsc::RecvTimeoutError::Disconnected) => return,
                     }
@@ -108,8 +118,8 @@ impl Reconciler {
             .expect("spawning the reconciler thread")
     }
 
-    /// One look at everything.
-    pub fn pass(&self) {
+    /// One look at everything. Returns whether work is still in flight.
+    pub fn pass(&self) -> bool {
         if let Err(f) = self.plane.write(|state, settings| {
             start_due_work(state, settings);
             Ok(())
@@ -129,6 +139,12 @@ impl Reconciler {
                 tracing::error!(cluster = %id, "reconciler: {f}");
             }
         }
+        self.plane.snapshot().clusters.values().any(|c| {
+            c.status != cluster_status::AVAILABLE
+                || c.nodes.iter().any(|n| {
+                    n.status != node_status::AVAILABLE || n.recovering || n.reboot_requested
+                })
+        })
     }
 
     fn may_start(&self, cluster: &str, node: &str) -> bool {
@@ -172,17 +188,33 @@ impl Reconciler {
             .map(|g| g.family.clone())
             .unwrap_or_default();
         let entries = discovery_entries(cluster);
+        // Nodes being deleted stop in parallel: each stop waits for its process to exit.
+        let stopped: Vec<Outcome> = std::thread::scope(|scope| {
+            let handles: Vec<_> = cluster
+                .nodes
+                .iter()
+                .filter(|n| n.status == node_status::DELETING)
+                .filter_map(|n| n.process.as_ref().map(|p| (n, p)))
+                .map(|(node, p)| {
+                    scope.spawn(move || match self.provisioner.stop(&cluster.id, &node.id, p) {
+                        Ok(()) => Some(Outcome::Stopped { node: node.id.clone() }),
+                        Err(e) => {
+                            tracing::error!(cluster = %cluster.id, node = %node.id, "stopping node: {e:#}");
+                            None
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().ok().flatten())
+                .collect()
+        });
+        out.extend(stopped);
         for node in &cluster.nodes {
             let name = node.id.clone();
             if node.status == node_status::DELETING {
-                if let Some(p) = &node.process {
-                    if let Err(e) = self.provisioner.stop(&cluster.id, &node.id, p) {
-                        tracing::error!(cluster = %cluster.id, node = %node.id, "stopping node: {e:#}");
-                        continue;
-                    }
-                    out.push(Outcome::Stopped { node: name });
-                }
-                continue;
+                continue; // stopped below, all at once
             }
             let Some(process) = &node.process else {
                 if let Some((process, params)) = self.start(state, cluster, node) {
@@ -197,6 +229,23 @@ impl Reconciler {
             match self.provisioner.health(cluster.engine, process) {
                 Health::Gone => {
                     tracing::warn!(cluster = %cluster.id, node = %node.id, pid = process.pid, "node process is gone; replacing it");
+                    let never_ready = node.status == node_status::CREATING
+                        || node.status == node_status::REBOOTING;
+                    if never_ready
+                        && self
+                            .reported
+                            .lock()
+                            .insert((cluster.id.clone(), node.id.clone()))
+                    {
+                        let reason = self
+                            .provisioner
+                            .last_words(&cluster.id, &node.id)
+                            .unwrap_or_else(|| "no output".into());
+                        out.push(Outcome::Failed {
+                            node: name.clone(),
+                            reason,
+                        });
+                    }
                     if let Some((process, params)) = self.start(state, cluster, node) {
                         if node.status == node_status::AVAILABLE || node.recovering {
                             out.push(Outcome::Replaced {
@@ -230,6 +279,9 @@ impl Reconciler {
                     }
                 }
                 Health::Ready => {
+                    self.reported
+                        .lock()
+                        .remove(&(cluster.id.clone(), node.id.clone()));
                     if node.status != node_status::AVAILABLE || node.recovering {
                         out.push(Outcome::Ready { node: name.clone() });
                     }
@@ -467,7 +519,7 @@ pub fn apply(state: &mut State, settings: &Settings, id: &str, outcomes: &[Outco
                     continue;
                 };
                 n.process = Some(process.clone());
-                n.applied_params = params.clone();
+                n.applied_params = Arc::new(params.clone());
                 n.discovery_seen = 0;
                 match outcome {
                     Outcome::Replaced { .. } => {
@@ -516,9 +568,15 @@ pub fn apply(state: &mut State, settings: &Settings, id: &str, outcomes: &[Outco
                     ));
                 }
             }
+            Outcome::Failed { node, reason } => {
+                events.push((
+                    "",
+                    format!("Cache node {node} failed to start and is being retried: {reason}"),
+                ));
+            }
             Outcome::ParamsApplied { node, params } => {
                 if let Some(n) = cluster.node_mut(node) {
-                    n.applied_params.extend(params.iter().cloned());
+                    Arc::make_mut(&mut n.applied_params).extend(params.iter().cloned());
                 }
             }
             Outcome::DiscoverySeen { node, version } => {
@@ -667,6 +725,9 @@ mod tests {
             Ok(())
         }
         fn sweep(&self, _: &[(String, String)]) {}
+        fn last_words(&self, _: &str, _: &str) -> Option<String> {
+            Some("bind: address in use".into())
+        }
     }
 
     fn settle(r: &Reconciler, p: &ControlPlane, id: &str, status: &str) {
@@ -940,5 +1001,34 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!(f.code, "InvalidParameterValue");
+    }
+
+    #[test]
+    fn a_node_that_dies_before_it_is_available_is_reported_once_and_retried() {
+        let (p, _) = plane();
+        let p = Arc::new(p);
+        let nodes = Arc::new(FakeNodes::default());
+        let r = Reconciler::new(p.clone(), nodes.clone());
+        p.create_cache_cluster(redis("r")).unwrap();
+        r.pass();
+        for round in 0..2 {
+            let pid = p.snapshot().clusters["r"].nodes[0]
+                .process
+                .as_ref()
+                .unwrap()
+                .pid;
+            nodes.alive.lock().insert(pid, false);
+            r.last_start.lock().clear();
+            r.pass();
+            let failures = events(&p)
+                .iter()
+                .filter(|e| e.contains("failed to start"))
+                .count();
+            assert_eq!(failures, 1, "round {round}: {:?}", events(&p));
+        }
+        assert!(events(&p).iter().any(|e| e.ends_with(
+            "Cache node 0001 failed to start and is being retried: bind: address in use"
+        )));
+        settle(&r, &p, "r", "available");
     }
 }

@@ -822,3 +822,189 @@ pub fn dispatch(plane: &ControlPlane, op: Operation) -> Result<Output, Fault> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::tests::plane;
+
+    fn op(action: &str, params: &[(&str, &str)]) -> Operation {
+        let mut pairs = vec![
+            ("Action".to_string(), action.to_string()),
+            ("Version".into(), "2015-02-02".into()),
+        ];
+        pairs.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        let params = api::form::Params::decode(&[body.as_bytes()]).unwrap();
+        Operation::bind(action, &params.tree).unwrap().unwrap()
+    }
+
+    #[test]
+    fn clusters_map_onto_the_models_shapes() {
+        let (p, _) = plane();
+        let out = dispatch(
+            &p,
+            op(
+                "CreateCacheCluster",
+                &[
+                    ("CacheClusterId", "Web"),
+                    ("Engine", "memcached"),
+                    ("CacheNodeType", "cache.m3.medium"),
+                    ("NumCacheNodes", "2"),
+                    ("Tags.Tag.1.Key", "team"),
+                    ("Tags.Tag.1.Value", "a"),
+                ],
+            ),
+        )
+        .unwrap();
+        let Output::CreateCacheCluster(w::CreateCacheClusterResult {
+            cache_cluster: Some(c),
+        }) = out
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!(c.cache_cluster_id.as_deref(), Some("web"));
+        assert_eq!(c.cache_cluster_status.as_deref(), Some("creating"));
+        assert_eq!(c.num_cache_nodes, Some(2));
+        assert!(c.cache_nodes.is_none(), "nodes only with ShowCacheNodeInfo");
+        assert!(
+            c.configuration_endpoint.is_none(),
+            "no endpoint before the cluster is available"
+        );
+        assert_eq!(
+            c.cache_parameter_group
+                .unwrap()
+                .parameter_apply_status
+                .as_deref(),
+            Some("in-sync")
+        );
+        assert_eq!(
+            c.arn.as_deref(),
+            Some("arn:aws:elasticache:us-east-1:123456789012:cluster:web")
+        );
+
+        let out = dispatch(
+            &p,
+            op("DescribeCacheClusters", &[("ShowCacheNodeInfo", "true")]),
+        )
+        .unwrap();
+        let Output::DescribeCacheClusters(m) = out else {
+            panic!()
+        };
+        let nodes = m.cache_clusters.unwrap()[0].cache_nodes.clone().unwrap();
+        assert_eq!(
+            nodes
+                .iter()
+                .map(|n| n.cache_node_id.clone().unwrap())
+                .collect::<Vec<_>>(),
+            ["0001", "0002"]
+        );
+        assert!(
+            nodes[0].endpoint.is_none(),
+            "a creating node has no endpoint yet"
+        );
+
+        let out = dispatch(
+            &p,
+            op(
+                "ListTagsForResource",
+                &[(
+                    "ResourceName",
+                    "arn:aws:elasticache:us-east-1:123456789012:cluster:web",
+                )],
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            Output::ListTagsForResource(w::TagListMessage {
+                tag_list: Some(vec![w::Tag {
+                    key: Some("team".into()),
+                    value: Some("a".into())
+                }])
+            })
+        );
+    }
+
+    #[test]
+    fn faults_keep_the_models_codes_and_unbuilt_actions_say_so() {
+        let (p, _) = plane();
+        let code = |o: Operation| dispatch(&p, o).unwrap_err().to_api().code;
+        assert_eq!(
+            code(op("DescribeCacheClusters", &[("CacheClusterId", "nope")])),
+            FaultCode::CacheClusterNotFoundFault
+        );
+        assert_eq!(
+            code(op(
+                "DescribeCacheSubnetGroups",
+                &[("CacheSubnetGroupName", "nope")]
+            )),
+            FaultCode::CacheSubnetGroupNotFoundFault
+        );
+        assert_eq!(
+            code(op(
+                "CreateCacheSecurityGroup",
+                &[("CacheSecurityGroupName", "default"), ("Description", "d")]
+            )),
+            FaultCode::InvalidParameterValueException
+        );
+        assert_eq!(
+            code(op("CreateSnapshot", &[("SnapshotName", "s")])),
+            FaultCode::SnapshotFeatureNotSupportedFault
+        );
+        assert_eq!(
+            code(op(
+                "DeleteReplicationGroup",
+                &[("ReplicationGroupId", "rg")]
+            )),
+            FaultCode::ReplicationGroupNotFoundFault
+        );
+        assert_eq!(
+            code(op("DescribeCacheClusters", &[("MaxRecords", "10")])),
+            FaultCode::InvalidParameterValueException
+        );
+        let out = dispatch(&p, op("DescribeSnapshots", &[])).unwrap();
+        assert_eq!(
+            out,
+            Output::DescribeSnapshots(w::DescribeSnapshotsListMessage {
+                marker: None,
+                snapshots: Some(vec![])
+            })
+        );
+    }
+
+    #[test]
+    fn engine_defaults_page_through_engine_defaults_marker() {
+        let (p, _) = plane();
+        let mut marker: Option<String> = None;
+        let mut names = Vec::new();
+        loop {
+            let mut params = vec![
+                ("CacheParameterGroupFamily", "redis2.8"),
+                ("MaxRecords", "20"),
+            ];
+            if let Some(m) = &marker {
+                params.push(("Marker", m.as_str()));
+            }
+            let Output::DescribeEngineDefaultParameters(r) =
+                dispatch(&p, op("DescribeEngineDefaultParameters", &params)).unwrap()
+            else {
+                panic!()
+            };
+            let d = r.engine_defaults.unwrap();
+            names.extend(
+                d.parameters
+                    .unwrap()
+                    .into_iter()
+                    .map(|x| x.parameter_name.unwrap()),
+            );
+            match d.marker {
+                Some(m) => marker = Some(m),
+                None => break,
+            }
+        }
+        assert_eq!(names.len(), 36);
+    }
+}

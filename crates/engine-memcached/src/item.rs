@@ -9,7 +9,8 @@
 //!
 //! 18 bytes of header, 26 with CAS (memcached's item header is 48 with CAS, plus a `\r\n` and a
 //! NUL it stores with every item). The table holds one thin pointer per item; nothing else is
-//! allocated per item. `bits` holds the CLOCK reference bit and the "fetched" bit.
+//! allocated per item. `bits` holds the CLOCK reference bit, the "fetched" bit and the meta
+//! protocol's win-token and stale bits.
 //!
 //! Safety: an [`ItemPtr`] is owned by exactly one hash-table slot; it is read and written only
 //! while that table's shard lock is held, and freed exactly once by [`ItemPtr::free`].
@@ -31,6 +32,10 @@ pub const HEADER_CAS: usize = 26;
 
 pub const BIT_REFERENCED: u8 = 1;
 pub const BIT_FETCHED: u8 = 2;
+/// Meta protocol: a client has been handed the right to recache this item ("W" flag).
+pub const BIT_TOKEN_SENT: u8 = 4;
+/// Meta protocol: invalidated by `md <key> I`; served with "X" until replaced.
+pub const BIT_STALE: u8 = 8;
 
 /// What an item holds, for building a new one.
 pub struct ItemSpec<'a> {

@@ -24,7 +24,8 @@ use memcache_proto::cluster::ClusterConfig;
 
 use crate::clock::{Clock, RelTime};
 use crate::item::{
-    charged_size, ItemPtr, ItemSpec, BIT_FETCHED, BIT_REFERENCED, HEADER, HEADER_CAS,
+    charged_size, ItemPtr, ItemSpec, BIT_FETCHED, BIT_REFERENCED, BIT_STALE, BIT_TOKEN_SENT,
+    HEADER, HEADER_CAS,
 };
 use crate::settings::Settings;
 use crate::slabs;
@@ -110,6 +111,14 @@ pub struct ItemView<'a> {
     pub last_access: RelTime,
     /// Whether the item had been fetched before this access.
     pub fetched_before: bool,
+    /// Meta protocol: another client already holds the recache token ("Z").
+    pub token_sent_before: bool,
+    /// Meta protocol: the item was invalidated ("X").
+    pub stale: bool,
+    /// Meta protocol: this reader gets the recache token ("W").
+    pub won: bool,
+    /// Meta protocol: the item was created by this read (`mg ... N<ttl>` on a miss).
+    pub vivified: bool,
 }
 
 /// Options of a read.
@@ -119,6 +128,10 @@ pub struct GetOptions {
     pub touch: Option<RelTime>,
     /// Leave the item's LRU and fetched state alone (meta `u`, `me`).
     pub no_bump: bool,
+    /// Meta `N<ttl>`: on a miss, create an empty item with this exptime and win its token.
+    pub vivify: Option<RelTime>,
+    /// Meta `R<secs>`: win the token when the remaining TTL is below this.
+    pub recache: Option<u32>,
 }
 
 struct Shard {
@@ -294,7 +307,7 @@ impl Store {
         Ok(idx)
     }
 
-    fn view(&self, item: ItemPtr, fetched_before: bool) -> ItemView<'_> {
+    fn view(&self, item: ItemPtr, bits: u8) -> ItemView<'_> {
         ItemView {
             key: item.key(self.header),
             value: item.value(self.header),
@@ -302,7 +315,11 @@ impl Store {
             cas: item.cas(self.header),
             exptime: item.exptime(),
             last_access: item.time(),
-            fetched_before,
+            fetched_before: bits & BIT_FETCHED != 0,
+            token_sent_before: bits & BIT_TOKEN_SENT != 0,
+            stale: bits & BIT_STALE != 0,
+            won: false,
+            vivified: false,
         }
     }
 
@@ -313,21 +330,97 @@ impl Store {
         opts: GetOptions,
         f: impl FnOnce(&ItemView<'_>) -> R,
     ) -> Result<R, Miss> {
+        self.get_inner(key, opts, false, f)
+    }
+
+    fn get_inner<R>(
+        &self,
+        key: &[u8],
+        opts: GetOptions,
+        vivified: bool,
+        f: impl FnOnce(&ItemView<'_>) -> R,
+    ) -> Result<R, Miss> {
         let hash = hash_key(key);
         let now = self.clock.now();
         let mut shard = self.shard(hash).lock();
-        let idx = self.lookup_locked(&mut shard, hash, key, now)?;
+        let idx = match self.lookup_locked(&mut shard, hash, key, now) {
+            Ok(idx) => idx,
+            Err(miss) => {
+                let Some(exptime) = opts.vivify else {
+                    return Err(miss);
+                };
+                drop(shard);
+                // Create the placeholder, then read it as its creator (who wins its token).
+                self.store(&StoreRequest {
+                    mode: Mode::Add,
+                    key,
+                    flags: 0,
+                    exptime,
+                    value: &[],
+                    compare_cas: 0,
+                    new_cas: None,
+                });
+                let again = GetOptions {
+                    vivify: None,
+                    ..opts
+                };
+                return self.get_inner(key, again, true, f);
+            }
+        };
         let item = shard.table.get(idx);
         let bits = item.bits();
         if let Some(exp) = opts.touch {
             item.set_exptime(exp);
         }
-        let view = self.view(item, bits & BIT_FETCHED != 0);
+        let mut view = self.view(item, bits);
+        view.exptime = item.exptime();
+        view.vivified = vivified;
+        let recache_due = opts.recache.is_some_and(|r| {
+            let exp = item.exptime();
+            exp != 0 && exp.saturating_sub(now) < r
+        });
+        let mut new_bits = bits;
+        if bits & BIT_TOKEN_SENT == 0 && (vivified || view.stale || recache_due) {
+            view.won = true;
+            new_bits |= BIT_TOKEN_SENT;
+        }
         if !opts.no_bump {
-            item.set_bits(bits | BIT_FETCHED | BIT_REFERENCED);
-            item.set_time(now);
+            new_bits |= BIT_FETCHED | BIT_REFERENCED;
+            if item.time() != now {
+                item.set_time(now);
+            }
+        }
+        // Write only what changes: a hot item's cache line then stays clean.
+        if new_bits != bits {
+            item.set_bits(new_bits);
         }
         Ok(f(&view))
+    }
+
+    /// Meta `md <key> I`: marks the item stale (served with "X" until replaced) instead of
+    /// deleting it, with a new CAS and optionally a new exptime.
+    pub fn invalidate(
+        &self,
+        key: &[u8],
+        compare_cas: u64,
+        exptime: Option<RelTime>,
+    ) -> DeleteOutcome {
+        let now = self.clock.now();
+        let hash = hash_key(key);
+        let mut shard = self.shard(hash).lock();
+        let Ok(idx) = self.lookup_locked(&mut shard, hash, key, now) else {
+            return DeleteOutcome::NotFound;
+        };
+        let item = shard.table.get(idx);
+        if compare_cas != 0 && item.cas(self.header) != compare_cas {
+            return DeleteOutcome::Exists;
+        }
+        item.set_bits((item.bits() | BIT_STALE) & !BIT_TOKEN_SENT);
+        item.set_cas(self.header, self.next_cas());
+        if let Some(exp) = exptime {
+            item.set_exptime(exp);
+        }
+        DeleteOutcome::Deleted
     }
 
     /// Checks the size limit: memcached's item total must fit `max_item_size`.
@@ -342,12 +435,14 @@ impl Store {
         if need > limit {
             return Err(());
         }
+        // Shards with nothing to give (empty, or every item read since the hand last passed)
+        // are skipped; two fruitless rounds mean the store is empty.
         let mut idle_shards = 0;
         while self.used.load(Relaxed) + need > limit {
             if self.error_on_memory_exhausted.load(Relaxed) && need > 0 {
                 return Err(());
             }
-            if idle_shards >= SHARDS {
+            if idle_shards >= 2 * SHARDS {
                 return Err(());
             }
             let i = self.evict_hand.fetch_add(1, Relaxed) & (SHARDS - 1);
@@ -601,7 +696,7 @@ impl Store {
             key,
             GetOptions {
                 touch: Some(exptime),
-                no_bump: false,
+                ..GetOptions::default()
             },
             |_| (),
         )
@@ -683,8 +778,8 @@ impl Store {
             .get(
                 LEGACY_CLUSTER_KEY,
                 GetOptions {
-                    touch: None,
                     no_bump: true,
+                    ..GetOptions::default()
                 },
                 |v| v.value == payload.as_slice() && v.flags == 0 && v.exptime == 0,
             )

@@ -24,6 +24,18 @@ pub enum BlockOp {
     ZPop { max: bool },
     /// BZMPOP: reply `[key, [[member, score], ...]]`.
     ZMPop { max: bool, count: usize },
+    /// XREAD BLOCK: entries after `after[i]` of the i-th key.
+    XRead {
+        after: Vec<crate::types::stream::StreamId>,
+        count: usize,
+    },
+    /// XREADGROUP BLOCK with `>`.
+    XReadGroup {
+        group: Vec<u8>,
+        consumer: Vec<u8>,
+        count: usize,
+        noack: bool,
+    },
     /// WAIT: no keys; served by replicas' acknowledgements (`replication`), the reply is the
     /// number of replicas that acknowledged `offset`.
     Wait { offset: u64, replicas: usize },
@@ -117,6 +129,14 @@ pub fn try_serve(
     op: &BlockOp,
     out: &mut ReplyBuf,
 ) -> bool {
+    if matches!(op, BlockOp::XRead { .. } | BlockOp::XReadGroup { .. }) {
+        let keys = client
+            .blocked
+            .as_ref()
+            .map(|b| b.keys.clone())
+            .unwrap_or_default();
+        return crate::cmd::streams::serve_blocked(srv, client, db, key, op, &keys, out);
+    }
     let has_data = if op.wants_list() {
         matches!(srv.ks.get_list(db, key), Ok(Some(l)) if !l.is_empty())
     } else {
@@ -155,6 +175,7 @@ pub fn try_serve(
             out.bulk(&v[0].0);
             out.double(v[0].1);
         }
+        BlockOp::XRead { .. } | BlockOp::XReadGroup { .. } => unreachable!("served above"),
         BlockOp::Wait { .. } => return false,
         BlockOp::ZMPop { max, count } => {
             let v = crate::cmd::zsets::pop_members(srv, client, db, key, *max, *count);

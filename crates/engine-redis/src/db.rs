@@ -15,7 +15,7 @@
 //! `expired` notification); the active, incremental part is [`Keyspace::active_expire_cycle`].
 
 use crate::table::{IndexTable, Keyed};
-use crate::types::{Aggregate, Hash, Kind, Limits, List, Set, ZSet};
+use crate::types::{Aggregate, Hash, Kind, Limits, List, Set, Stream, ZSet};
 use rand::Rng;
 
 pub struct Slot {
@@ -634,6 +634,7 @@ impl Keyspace {
     typed_access!(get_hash, get_hash_mut, hash_or_create, Hash, Hash);
     typed_access!(get_set, get_set_mut, set_or_create, Set, Set);
     typed_access!(get_zset, get_zset_mut, zset_or_create, ZSet, ZSet);
+    typed_access!(get_stream, get_stream_mut, stream_or_create, Stream, Stream);
 
     /// Type of a live key (without touching it).
     pub fn kind(&mut self, db: usize, key: &[u8]) -> Option<Kind> {

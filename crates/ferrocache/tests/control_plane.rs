@@ -733,6 +733,38 @@ fn credentials_are_generated_once_saved_and_enforced() {
             .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600);
+    // A second serve on the same data dir is refused while the first runs.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_ferrocache"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let other = Command::new(env!("CARGO_BIN_EXE_ferrocache"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert!(!other.status.success());
+    assert!(String::from_utf8_lossy(&other.stderr).contains("another `ferrocache serve` is using"));
     let second = start();
     assert!(!second.contains(secret), "the secret is printed only once");
     assert_eq!(

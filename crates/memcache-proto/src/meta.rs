@@ -25,7 +25,7 @@ impl MetaKind {
         match self {
             MetaKind::Get => b"bcfhklOqstuvENRT",
             MetaKind::Set => b"bcCEFIkOqsTMN",
-            MetaKind::Delete => b"bCEIkOqTx",
+            MetaKind::Delete => b"bCEIkOqT",
             MetaKind::Arithmetic => b"bCENJDTMOqtcvk",
             MetaKind::Noop | MetaKind::Debug => b"b",
         }
@@ -127,7 +127,7 @@ pub fn parse<'a>(name: &[u8], args: &[&'a [u8]]) -> Result<MetaCommand<'a>, Erro
     }
     let mut flags = Flags::new();
     let allowed = kind.allowed();
-    let (invalid, duplicate) = if kind == MetaKind::Arithmetic {
+    let (invalid, duplicate) = if matches!(kind, MetaKind::Arithmetic | MetaKind::Delete) {
         ("invalid or duplicate flag", "invalid or duplicate flag")
     } else {
         ("invalid flag", "duplicate flag")

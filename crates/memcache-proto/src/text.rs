@@ -115,6 +115,7 @@ pub enum Command<'a> {
     },
     Version,
     Verbosity {
+        level: u64,
         noreply: bool,
     },
     Quit,
@@ -293,10 +294,9 @@ pub fn parse_line(line: &[u8]) -> Result<Command<'_>, ErrorReply> {
                 // "verbosity noreply": no level; memcached answers nothing.
                 return Err(ErrorReply::Silent);
             }
-            if parse_u64(args[0]).is_none() {
-                return Err(quiet(noreply, ErrorReply::Client(msg::BAD_FORMAT)));
-            }
-            Ok(Command::Verbosity { noreply })
+            let level =
+                parse_u64(args[0]).ok_or(quiet(noreply, ErrorReply::Client(msg::BAD_FORMAT)))?;
+            Ok(Command::Verbosity { level, noreply })
         }
         b"stats" => Ok(Command::Stats(match args.first() {
             None => StatsGroup::General,

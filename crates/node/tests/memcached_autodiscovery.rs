@@ -111,6 +111,29 @@ fn three_nodes_then_a_change() {
     want.extend_from_slice(b"\r\nEND\r\n");
     assert_eq!(legacy, want);
 
+    // A client overwriting the 1.4.5 key is corrected soon (ElastiCache: within 15 seconds).
+    assert_eq!(
+        exchange(
+            &mut client,
+            b"set AmazonElastiCache:cluster 0 0 3\r\nbad\r\n",
+            b"\r\n"
+        ),
+        b"STORED\r\n"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while exchange(
+        &mut client,
+        b"get AmazonElastiCache:cluster\r\n",
+        b"END\r\n",
+    ) != want
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cluster item not restored"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
     // A client cannot change the configuration.
     let forged = config_set(99, &nodes[..1]);
     assert_eq!(exchange(&mut client, &forged, b"\r\n"), b"ERROR\r\n");

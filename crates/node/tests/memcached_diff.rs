@@ -280,6 +280,8 @@ fn text_protocol_matches_memcached() {
         ("long line with newline is an error", vec![Send(0, [vec![b'x'; 3000], b"\r\nversion\r\n".to_vec()].concat())]),
         ("long multiget", vec![s(0, &format!("set k1 0 0 1\r\na\r\nget {}k1\r\n", "nokey ".repeat(600)))]),
         ("garbage", vec![Send(0, b"\x00\x01\xfe\xff junk\r\n\x7f\r\nset\x00 a 0 0 1\r\n\r\nversion\r\n".to_vec())]),
+        ("meta vivify and recache", vec![s(0, "mg viv N30 v c t\r\nmg viv N30 v c t\r\nms viv 2\r\nhi\r\nmg viv v\r\nmg viv2 N30 s\r\nmg nx N0 v\r\nmg nx v\r\nmg nv N30 q k\r\nset r 0 0 1\r\na\r\nmg r R30 v t\r\nmg r T10 R30 v t\r\nmg r R30 v\r\nmg r Rx\r\nmn\r\n")]),
+        ("meta invalidate", vec![s(0, "set i 0 0 1\r\na\r\nmd i I T30\r\nmg i v c t\r\nmg i v\r\nms i 1\r\nb\r\nmg i v c\r\nmd nope I\r\nset j 0 0 1\r\na\r\nmd j I q\r\nmg j s\r\nmg j s\r\nmd j x\r\nmd j q q\r\nms a 1 T0 T0\r\nx\r\nmn\r\n")]),
         ("meta debug", vec![s(0, "set dbg 0 0 3\r\nabc\r\nme dbg\r\nme nope\r\n")]),
     ];
     compare(&cases, false);

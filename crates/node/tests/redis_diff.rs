@@ -708,6 +708,71 @@ geoadd str 1 1 m
 geopos str m
 "#;
 
+const STREAMS: &str = r#"
+xadd s 1-1 a 1
+xadd s 1-2 b 2 c 3
+xadd s 1-* d 4
+xadd s 2 e 5
+xadd s 1-1 x y
+xadd s 0-0 x y
+xadd s abc x y
+xadd s 3-1 x
+xadd nokey nomkstream 5-1 a b
+exists nokey
+xlen s
+xlen nokey
+xrange s - +
+xrange s - + count 2
+xrange s (1-2 +
+xrange s 1 1
+xrevrange s + - count 1
+xrevrange s + (2-0
+xrange s x +
+xadd s maxlen 3 3-1 f 6
+xlen s
+xadd s maxlen ~ 1 4-1 g 7
+xlen s
+xadd s maxlen = 3 limit 2 5-1 h 8
+xtrim s maxlen 2
+xtrim s minid 5
+xtrim s maxlen -1
+xrange s - +
+xdel s 4-1 9-9
+xdel s bad
+xread count 1 streams s 0
+xread streams s nokey 0 0
+xread streams s $
+xread streams s
+xgroup create s g1 0
+xgroup create s g1 0
+xgroup create nokey g 0
+xgroup create nokey g $ mkstream
+xadd s 6-1 i 9
+xadd s 7-1 j 10
+xreadgroup group g1 c1 count 1 streams s >
+xreadgroup group g1 c2 streams s >
+xreadgroup group g1 c1 streams s 0
+xreadgroup group nog c1 streams s >
+xpending s g1
+xpending s nog
+xack s g1 5-1 99-1
+xpending s g1
+xgroup createconsumer s g1 c3
+xgroup createconsumer s g1 c3
+xgroup delconsumer s g1 c2
+xpending s g1
+xclaim s g1 c3 0 6-1 justid
+xautoclaim s g1 c1 0 0 count 10 justid
+xgroup setid s g1 0
+xgroup destroy s g1
+xgroup destroy s g1
+xinfo groups s
+set str x
+xadd str 1-1 a b
+xlen str
+xrange str - +
+"#;
+
 const MISC: &str = r#"
 ping
 ping hello
@@ -810,6 +875,7 @@ fn differential_hand_written_groups() {
         ("zsets", ZSETS),
         ("bits", BITS),
         ("geo", GEO),
+        ("streams", STREAMS),
         ("misc", MISC),
     ] {
         let mut p = Pair::new(ours.addr(), real.addr);

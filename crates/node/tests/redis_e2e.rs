@@ -389,3 +389,43 @@ fn auth_select_and_client_commands() {
     assert_eq!(d.cmd(&["SELECT", "3"]), simple("OK"));
     assert_eq!(d.cmd(&["GET", "in3"]), bulk("x"));
 }
+
+#[test]
+fn stream_reads_block_until_xadd() {
+    let node = start_ours(&[]);
+    let mut a = Client::connect(node.addr());
+    let mut b = Client::connect(node.addr());
+    let mut w = Client::connect(node.addr());
+    assert_eq!(
+        a.cmd(&["XREAD", "BLOCK", "50", "STREAMS", "s", "$"]),
+        Frame::Null
+    );
+    a.send(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+    wait_blocked(&mut w, 1);
+    w.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    b.send(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    wait_blocked(&mut w, 2);
+    assert_eq!(w.cmd(&["XADD", "s", "1-1", "f", "v"]), bulk("1-1"));
+    let entry = Frame::Array(vec![bulk("1-1"), Frame::Array(vec![bulk("f"), bulk("v")])]);
+    let expected = Frame::Array(vec![Frame::Array(vec![
+        bulk("s"),
+        Frame::Array(vec![entry]),
+    ])]);
+    assert_eq!(a.read(), expected);
+    assert_eq!(b.read(), expected);
+    // The group delivery is pending for consumer c.
+    match w.cmd(&["XPENDING", "s", "g"]) {
+        Frame::Array(v) => assert_eq!(v[0], int(1)),
+        f => panic!("{f}"),
+    }
+}

@@ -57,7 +57,7 @@ fn settle(p: &ControlPlane, id: &str) {
                 control_socket: "x".into(),
                 started: Timestamp(0),
             });
-            n.applied_params = params.clone();
+            n.applied_params = std::sync::Arc::new(params.clone());
         }
         Ok(())
     })

@@ -18,6 +18,7 @@ pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod streams;
 pub mod strings;
 pub mod zsets;
 
@@ -390,6 +391,21 @@ pub static TABLE: &[CommandSpec] = &[
     c!("georadiusbymember_ro", -5, R, 1, 1, 1, "geo", geo::georadiusbymember_ro),
     c!("geosearch", -7, R, 1, 1, 1, "geo", geo::geosearch),
     c!("geosearchstore", -8, WD, 1, 2, 1, "geo", geo::geosearchstore),
+    // streams
+    c!("xadd", -5, WDF, 1, 1, 1, "stream", streams::xadd),
+    c!("xlen", 2, RF, 1, 1, 1, "stream", streams::xlen),
+    c!("xrange", -4, R, 1, 1, 1, "stream", streams::xrange),
+    c!("xrevrange", -4, R, 1, 1, 1, "stream", streams::xrevrange),
+    c!("xdel", -3, WF, 1, 1, 1, "stream", streams::xdel),
+    c!("xtrim", -4, W, 1, 1, 1, "stream", streams::xtrim),
+    c!("xread", -4, R | BLOCKING, 0, 0, 0, "stream", streams::xread),
+    c!("xgroup", -2, W, 2, 2, 1, "stream", streams::xgroup),
+    c!("xreadgroup", -7, W | BLOCKING, 0, 0, 0, "stream", streams::xreadgroup),
+    c!("xack", -4, WF, 1, 1, 1, "stream", streams::xack),
+    c!("xpending", -3, R, 1, 1, 1, "stream", streams::xpending),
+    c!("xclaim", -6, WF, 1, 1, 1, "stream", streams::xclaim),
+    c!("xautoclaim", -6, WF, 1, 1, 1, "stream", streams::xautoclaim),
+    c!("xinfo", -2, R, 2, 2, 1, "stream", streams::xinfo),
     // pub/sub
     c!("subscribe", -2, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::subscribe),
     c!("unsubscribe", -1, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::unsubscribe),

@@ -1102,6 +1102,7 @@ fn acl_categories(spec: &super::CommandSpec) -> Vec<String> {
         "sortedset" => "@sortedset",
         "bitmap" => "@bitmap",
         "geo" => "@geo",
+        "stream" => "@stream",
         "pubsub" => "@pubsub",
         "transactions" => "@transaction",
         "connection" => "@connection",

@@ -158,9 +158,9 @@ impl Cow {
             self.current_db = Some(logical);
         }
         if let Some(w) = self.writer.as_mut() {
-            match w.entry(key, &value, expire) {
-                Ok(()) => self.keys_written += 1,
-                Err(_) => self.encode_errors += 1,
+            match value.map(|value| w.entry(key, &value, expire)) {
+                Some(Ok(())) => self.keys_written += 1,
+                Some(Err(_)) | None => self.encode_errors += 1,
             }
         }
         d.keys.get_mut(idx).set_mark(self.parity);
@@ -234,7 +234,15 @@ impl Cow {
     }
 
     /// Ends the file (end marker and checksum into the buffer) once [`Cow::step`] said done.
+    /// A key that could not be encoded fails the whole snapshot: a file missing keys must not
+    /// pass for a point-in-time copy.
     pub fn finish(&mut self) -> rdb::Result<()> {
+        if self.encode_errors > 0 {
+            self.writer = None;
+            return Err(rdb::Error::Unsupported(
+                "a value this server cannot encode yet (a stream) is in the keyspace",
+            ));
+        }
         match self.writer.take() {
             Some(w) => w.finish().map(|_| ()),
             None => Ok(()),
@@ -243,9 +251,10 @@ impl Cow {
 }
 
 /// A keyspace value in the `rdb` crate's plain form, read in place (`cmd::dump::to_rdb` does
-/// the same from a detached copy; the snapshot must not copy a value twice).
-pub fn to_rdb(v: ValueRef) -> rdb::Value {
-    match v {
+/// the same from a detached copy; the snapshot must not copy a value twice). `None` for a
+/// stream, which the `rdb` crate does not encode yet.
+pub fn to_rdb(v: ValueRef) -> Option<rdb::Value> {
+    Some(match v {
         ValueRef::Str(s) => rdb::Value::String(s.to_vec()),
         ValueRef::Agg(Aggregate::List(l)) => {
             rdb::Value::List(l.iter().map(<[u8]>::to_vec).collect())
@@ -259,5 +268,6 @@ pub fn to_rdb(v: ValueRef) -> rdb::Value {
         ValueRef::Agg(Aggregate::Hash(h)) => {
             rdb::Value::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
         }
-    }
+        ValueRef::Agg(Aggregate::Stream(_)) => return None,
+    })
 }

@@ -5,11 +5,13 @@
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
+pub use stream::Stream;
 pub use zset::ZSet;
 
 /// Value of a key that is not a string.
@@ -19,6 +21,7 @@ pub enum Aggregate {
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
+    Stream(Stream),
 }
 
 /// The type of a key, as TYPE prints it.
@@ -29,6 +32,7 @@ pub enum Kind {
     Hash,
     Set,
     ZSet,
+    Stream,
 }
 
 impl Kind {
@@ -39,6 +43,7 @@ impl Kind {
             Kind::Hash => "hash",
             Kind::Set => "set",
             Kind::ZSet => "zset",
+            Kind::Stream => "stream",
         }
     }
 }
@@ -50,6 +55,7 @@ impl Aggregate {
             Aggregate::Hash(_) => Kind::Hash,
             Aggregate::Set(_) => Kind::Set,
             Aggregate::ZSet(_) => Kind::ZSet,
+            Aggregate::Stream(_) => Kind::Stream,
         }
     }
 
@@ -59,11 +65,13 @@ impl Aggregate {
             Aggregate::Hash(h) => h.len(),
             Aggregate::Set(s) => s.len(),
             Aggregate::ZSet(z) => z.len(),
+            Aggregate::Stream(s) => s.len(),
         }
     }
 
+    /// An empty aggregate deletes its key, except a stream, which lives on empty.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        !matches!(self, Aggregate::Stream(_)) && self.len() == 0
     }
 
     /// OBJECT ENCODING's answer.
@@ -73,6 +81,7 @@ impl Aggregate {
             Aggregate::Hash(h) => h.encoding(),
             Aggregate::Set(s) => s.encoding(),
             Aggregate::ZSet(z) => z.encoding(),
+            Aggregate::Stream(_) => "stream",
         }
     }
 
@@ -83,6 +92,7 @@ impl Aggregate {
             Aggregate::Hash(h) => h.approx_bytes(),
             Aggregate::Set(s) => s.approx_bytes(),
             Aggregate::ZSet(z) => z.approx_bytes(),
+            Aggregate::Stream(s) => s.approx_bytes(),
         }
     }
 }

@@ -105,6 +105,7 @@ fn execute(ctx: &mut Ctx<'_>, req: &Request<'_>, out: &mut Vec<u8>) -> Option<St
                 GetOptions {
                     touch,
                     no_bump: false,
+                    ..GetOptions::default()
                 },
                 |v| {
                     let flags = v.flags.to_be_bytes();

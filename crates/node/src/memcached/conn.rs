@@ -118,6 +118,10 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
         buf.drain(..pos);
+        if buf.is_empty() && buf.capacity() > 16 * READ_CHUNK {
+            // A big value passed through: do not keep its buffer for the connection's life.
+            buf = Vec::with_capacity(READ_CHUNK);
+        }
         if !out.is_empty() && write_all(&mut stream, &mut out, stats).await.is_err() {
             return;
         }

@@ -1,9 +1,10 @@
 //! The meta commands over the store (`mg`, `ms`, `md`, `ma`, `mn`, `me`).
 //!
 //! Replies echo the return flags in request order, as memcached 1.6 does. Supported:
-//! mg b c f h k l O q s t u v T E; ms b c C E F I k O q T M; md b C E k O q T x (x and I
-//! behave as a plain delete); ma b C E N J D T M O q t c v k. Accepted but without their
-//! stale-while-revalidate meaning: mg N/R (vivify/recache) and ms/md I (invalidate).
+//! mg b c f h k l O q s t u v T N R (with the W/X/Z win, stale and token-sent markers);
+//! ms b c C E F k O q T M N; md b C E I k O q T (I marks the item stale); ma b C E N J D T M
+//! O q t c v k. Accepted without its meaning: ms I (invalidate-if-older), which stores as
+//! a plain ms; mg E.
 
 use engine_memcached::stats::ThreadStats;
 use engine_memcached::{
@@ -136,9 +137,13 @@ fn get(ctx: &mut Ctx<'_>, m: &MetaCommand<'_>, out: &mut Vec<u8>) -> Result<(), 
         ThreadStats::bump(&st.cmd_touch);
     }
     let with_value = m.flags.has(b'v');
+    let vivify = ttl_token(m, b'N')?.map(|t| store.clock.realtime(i64::from(t)));
+    let recache = ttl_token(m, b'R')?.map(|t| t.max(0) as u32);
     let opts = GetOptions {
         touch,
         no_bump: m.flags.has(b'u'),
+        vivify,
+        recache,
     };
     let hit = store.get(&key, opts, |v| {
         if with_value {
@@ -148,13 +153,24 @@ fn get(ctx: &mut Ctx<'_>, m: &MetaCommand<'_>, out: &mut Vec<u8>) -> Result<(), 
             out.extend_from_slice(b"HD");
         }
         item_flags(ctx, m, v, out);
+        // Stale-while-revalidate markers, after the requested flags, in memcached's order.
+        if v.token_sent_before {
+            out.extend_from_slice(b" Z");
+        }
+        if v.stale {
+            out.extend_from_slice(b" X");
+        }
+        if v.won {
+            out.extend_from_slice(b" W");
+        }
         out.extend_from_slice(b"\r\n");
         if with_value {
             out.extend_from_slice(v.value);
             out.extend_from_slice(b"\r\n");
         }
+        v.vivified
     });
-    if hit.is_ok() {
+    if hit == Ok(false) {
         ThreadStats::bump(&st.get_hits);
         if touch.is_some() {
             ThreadStats::bump(&st.touch_hits);
@@ -164,7 +180,8 @@ fn get(ctx: &mut Ctx<'_>, m: &MetaCommand<'_>, out: &mut Vec<u8>) -> Result<(), 
         if touch.is_some() {
             ThreadStats::bump(&st.touch_misses);
         }
-        if !m.flags.has(b'q') {
+        // A vivified miss was answered like a hit (with "W"), even under q.
+        if hit.is_err() && !m.flags.has(b'q') {
             out.extend_from_slice(b"EN");
             echo_only(m, out);
             out.extend_from_slice(b"\r\n");
@@ -297,7 +314,14 @@ fn delete(ctx: &mut Ctx<'_>, m: &MetaCommand<'_>, out: &mut Vec<u8>) -> Result<(
     let key = m.decoded_key()?;
     let compare = u64_token(m, b'C')?.unwrap_or(0);
     let st = ctx.stats;
-    let code: &[u8] = match ctx.shared.store.delete(&key, compare) {
+    let outcome = if m.flags.has(b'I') {
+        let store = &ctx.shared.store;
+        let ttl = ttl_token(m, b'T')?.map(|t| store.clock.realtime(i64::from(t)));
+        store.invalidate(&key, compare, ttl)
+    } else {
+        ctx.shared.store.delete(&key, compare)
+    };
+    let code: &[u8] = match outcome {
         DeleteOutcome::Deleted => {
             ThreadStats::bump(&st.delete_hits);
             if m.flags.has(b'q') {
@@ -358,6 +382,7 @@ fn arith(ctx: &mut Ctx<'_>, m: &MetaCommand<'_>, out: &mut Vec<u8>) -> Result<()
                 GetOptions {
                     touch: None,
                     no_bump: true,
+                    ..GetOptions::default()
                 },
                 |v| {
                     let mut flags = Vec::new();
@@ -423,6 +448,7 @@ fn debug(ctx: &mut Ctx<'_>, m: &MetaCommand<'_>, out: &mut Vec<u8>) -> Result<()
         GetOptions {
             touch: None,
             no_bump: true,
+            ..GetOptions::default()
         },
         |v| {
             let total =

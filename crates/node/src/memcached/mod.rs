@@ -49,8 +49,8 @@ pub struct Shared {
     pub threads: usize,
     pub verbosity: AtomicU32,
     pub conn_yields: AtomicU64,
-    /// Open connections for `stats conns`: id → (id, peer, state).
-    pub conns: Mutex<HashMap<u64, (u64, String, &'static str)>>,
+    /// Open client connections for `stats conns`: id → (peer, listening address).
+    pub conns: Mutex<HashMap<u64, (String, String)>>,
     next_conn: AtomicU64,
     slot_freed: Notify,
 }
@@ -133,6 +133,9 @@ pub fn start(args: NodeArgs) -> anyhow::Result<Handle> {
     let threads = settings.num_threads;
     let backlog = settings.backlog_queue_limit;
 
+    // Every listener sets SO_REUSEPORT, also across processes on purpose: the memcached
+    // configuration endpoint is one address that all nodes of a cluster listen on (DESIGN.md,
+    // "Endpoints without DNS"), so a client lands on some live node.
     // Bind worker 0's listeners first: with port 0 they pick the port the others share.
     let mut per_worker: Vec<Vec<std::net::TcpListener>> = Vec::new();
     let mut addrs = Vec::new();
@@ -238,24 +241,23 @@ fn worker(
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let local = tokio::task::LocalSet::new();
     let stats = shared.store.thread_stats();
-    local.block_on(&rt, async move {
+    rt.block_on(async move {
         for l in listeners {
             let l = tokio::net::TcpListener::from_std(l).expect("listener");
             let (shared, stats, shutdown) = (shared.clone(), stats.clone(), shutdown.clone());
-            tokio::task::spawn_local(accept_tcp(l, shared, stats, shutdown));
+            tokio::spawn(accept_tcp(l, shared, stats, shutdown));
         }
         if let Some(c) = control {
             let c = tokio::net::UnixListener::from_std(c).expect("control listener");
             let (shared, stats, mut shutdown) = (shared.clone(), stats.clone(), shutdown.clone());
-            tokio::task::spawn_local(async move {
+            tokio::spawn(async move {
                 loop {
                     tokio::select! {
                         r = c.accept() => {
                             if let Ok((sock, _)) = r {
                                 let (shared, stats) = (shared.clone(), stats.clone());
-                                tokio::task::spawn_local(async move {
+                                tokio::spawn(async move {
                                     conn::serve(sock, &shared, &stats, true).await;
                                 });
                             }
@@ -305,8 +307,11 @@ async fn accept_tcp(
             continue;
         }
         let _ = sock.set_nodelay(true);
+        let local = sock
+            .local_addr()
+            .map_or_else(|_| "?".to_string(), |a| a.to_string());
         let (shared, stats) = (shared.clone(), stats.clone());
-        tokio::task::spawn_local(async move {
+        tokio::spawn(async move {
             let g = &shared.store.global;
             g.curr_connections.fetch_add(1, Relaxed);
             g.total_connections.fetch_add(1, Relaxed);
@@ -314,7 +319,7 @@ async fn accept_tcp(
             shared
                 .conns
                 .lock()
-                .insert(id, (id, format!("tcp:{peer}"), "conn_parse_cmd"));
+                .insert(id, (format!("tcp:{peer}"), format!("tcp:{local}")));
             conn::serve(sock, &shared, &stats, false).await;
             shared.conns.lock().remove(&id);
             g.curr_connections.fetch_sub(1, Relaxed);

@@ -26,9 +26,13 @@ pub fn write(shared: &Shared, group: StatsGroup<'_>, out: &mut Vec<u8>) -> bool 
             }
         }
         StatsGroup::Conns => {
-            for (fd, addr, state) in shared.conns.lock().values() {
-                lines.push((format!("{fd}:addr"), addr.clone()));
-                lines.push((format!("{fd}:state"), state.to_string()));
+            let conns = shared.conns.lock();
+            let mut ids: Vec<_> = conns.keys().copied().collect();
+            ids.sort_unstable();
+            for id in ids {
+                let (addr, listen) = &conns[&id];
+                lines.push((format!("{id}:addr"), addr.clone()));
+                lines.push((format!("{id}:listen_addr"), listen.clone()));
             }
         }
         StatsGroup::Reset => {

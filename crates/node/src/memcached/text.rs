@@ -121,7 +121,12 @@ fn execute(
             out.extend_from_slice(stats::VERSION.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
-        Command::Verbosity { noreply } => reply(out, noreply, "OK"),
+        Command::Verbosity { level, noreply } => {
+            ctx.shared
+                .verbosity
+                .store(level.min(u64::from(u32::MAX)) as u32, Relaxed);
+            reply(out, noreply, "OK")
+        }
         Command::Quit => return Step::Close,
         Command::Stats(group) => {
             if !stats::write(ctx.shared, group, out) {
@@ -224,6 +229,7 @@ fn get_one(ctx: &mut Ctx<'_>, key: &[u8], with_cas: bool, touch: Option<u32>, ou
         GetOptions {
             touch,
             no_bump: false,
+            ..GetOptions::default()
         },
         |v| {
             out.extend_from_slice(b"VALUE ");
@@ -385,6 +391,5 @@ fn config_set(
             _ => out.extend_from_slice(b"CLIENT_ERROR bad data chunk\r\n"),
         }
     }
-    let _ = Relaxed;
     Step::Consumed(line + len + 2)
 }

@@ -429,9 +429,13 @@ async fn serve<S>(
             (_, Some(p)) => Some(p),
             _ => None,
         };
-        let sleep = tokio::time::sleep(Duration::from_millis(
-            wake_at.map_or(3_600_000, |w| (w - now).max(0) as u64),
-        ));
+        // No timer is registered unless the connection waits for a deadline.
+        let sleep = async move {
+            match wake_at {
+                Some(w) => tokio::time::sleep(Duration::from_millis((w - now).max(0) as u64)).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             r = rd.read_buf(&mut buf), if !protocol_error => {
                 match r {

@@ -1,0 +1,263 @@
+//! Streams: entries ordered by ID in a `BTreeMap`, plus consumer groups with their pending
+//! entries lists (redis's t_stream.c keeps the same information in a radix tree of listpacks).
+
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl StreamId {
+    pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
+    pub const MAX: StreamId = StreamId {
+        ms: u64::MAX,
+        seq: u64::MAX,
+    };
+
+    pub fn to_bytes(self) -> Vec<u8> {
+        format!("{}-{}", self.ms, self.seq).into_bytes()
+    }
+
+    /// The next ID after this one (`None` past the maximum).
+    pub fn next(self) -> Option<StreamId> {
+        if self.seq < u64::MAX {
+            Some(StreamId {
+                ms: self.ms,
+                seq: self.seq + 1,
+            })
+        } else if self.ms < u64::MAX {
+            Some(StreamId {
+                ms: self.ms + 1,
+                seq: 0,
+            })
+        } else {
+            None
+        }
+    }
+
+    pub fn prev(self) -> Option<StreamId> {
+        if self.seq > 0 {
+            Some(StreamId {
+                ms: self.ms,
+                seq: self.seq - 1,
+            })
+        } else if self.ms > 0 {
+            Some(StreamId {
+                ms: self.ms - 1,
+                seq: u64::MAX,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Parses `ms-seq` or `ms` (missing seq = `default_seq`).
+    pub fn parse(s: &[u8], default_seq: u64) -> Option<StreamId> {
+        let st = std::str::from_utf8(s).ok()?;
+        match st.split_once('-') {
+            Some((a, b)) => Some(StreamId {
+                ms: a.parse().ok()?,
+                seq: b.parse().ok()?,
+            }),
+            None => Some(StreamId {
+                ms: st.parse().ok()?,
+                seq: default_seq,
+            }),
+        }
+    }
+}
+
+pub type Fields = Vec<(Box<[u8]>, Box<[u8]>)>;
+
+#[derive(Clone, Debug)]
+pub struct PendingEntry {
+    pub consumer: Vec<u8>,
+    pub delivery_time: i64,
+    pub delivery_count: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Consumer {
+    pub seen_time: i64,
+    pub pending: std::collections::BTreeSet<StreamId>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Group {
+    pub last_id: StreamId,
+    pub entries_read: Option<u64>,
+    pub pel: BTreeMap<StreamId, PendingEntry>,
+    pub consumers: BTreeMap<Vec<u8>, Consumer>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Stream {
+    pub entries: BTreeMap<StreamId, Fields>,
+    pub last_id: StreamId,
+    pub max_deleted: StreamId,
+    pub entries_added: u64,
+    pub groups: BTreeMap<Vec<u8>, Group>,
+}
+
+impl Group {
+    /// XREADGROUP `>`: hands the entries after the group's last ID to `consumer`, recording them
+    /// as pending (unless `noack`).
+    pub fn deliver_new(
+        &mut self,
+        entries: &BTreeMap<StreamId, Fields>,
+        entries_added: u64,
+        consumer: &[u8],
+        count: usize,
+        noack: bool,
+        now: i64,
+    ) -> Vec<(StreamId, Fields)> {
+        self.consumers
+            .entry(consumer.to_vec())
+            .or_default()
+            .seen_time = now;
+        let Some(from) = self.last_id.next() else {
+            return Vec::new();
+        };
+        let new: Vec<(StreamId, Fields)> = entries
+            .range(from..)
+            .take(count)
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        for (id, _) in &new {
+            self.last_id = *id;
+            self.entries_read = Some(
+                self.entries_read
+                    .map_or(entries_added, |e| e + 1)
+                    .min(entries_added),
+            );
+            if noack {
+                continue;
+            }
+            if let Some(old) = self.pel.get(id) {
+                let prev = old.consumer.clone();
+                if let Some(pc) = self.consumers.get_mut(&prev) {
+                    pc.pending.remove(id);
+                }
+            }
+            self.pel.insert(
+                *id,
+                PendingEntry {
+                    consumer: consumer.to_vec(),
+                    delivery_time: now,
+                    delivery_count: 1,
+                },
+            );
+            self.consumers
+                .entry(consumer.to_vec())
+                .or_default()
+                .pending
+                .insert(*id);
+        }
+        new
+    }
+}
+
+impl Stream {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn first_id(&self) -> StreamId {
+        self.entries.keys().next().copied().unwrap_or_default()
+    }
+
+    pub fn approx_bytes(&self) -> usize {
+        self.entries
+            .values()
+            .map(|f| 32 + f.iter().map(|(a, b)| a.len() + b.len() + 32).sum::<usize>())
+            .sum()
+    }
+
+    /// Removes entries per MAXLEN/MINID. Approximate trimming (`~`) removes only whole blocks of
+    /// `node_size` entries, like redis removing whole listpack nodes; `limit` caps the removals.
+    pub fn trim(
+        &mut self,
+        maxlen: Option<usize>,
+        minid: Option<StreamId>,
+        approx: bool,
+        limit: usize,
+        node_size: usize,
+    ) -> usize {
+        let mut victims: Vec<StreamId> = Vec::new();
+        let len = self.entries.len();
+        let wanted = match (maxlen, minid) {
+            (Some(max), _) => len.saturating_sub(max),
+            (None, Some(min)) => self.entries.range(..min).count(),
+            _ => 0,
+        };
+        let n = if approx {
+            // Whole nodes only: entries fill nodes of `node_size` in insertion order, so the
+            // head node holds what is left of its block; remove nodes while they fit.
+            let node = node_size.max(1);
+            let first_index = (self.entries_added as usize).saturating_sub(len);
+            let mut head = (node - first_index % node).min(len);
+            let mut removed = 0;
+            while head > 0 && removed + head <= wanted {
+                removed += head;
+                head = node.min(len - removed);
+            }
+            removed
+        } else {
+            wanted
+        };
+        victims.extend(self.entries.keys().take(n).copied());
+        if limit > 0 {
+            victims.truncate(limit);
+        }
+        for v in &victims {
+            self.entries.remove(v);
+        }
+        victims.len()
+    }
+
+    /// Logical position of `id` among all entries ever added, when it can be known
+    /// (redis's `streamEstimateDistanceFromFirstEverEntry`).
+    pub fn estimate_read(&self, id: StreamId) -> Option<u64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if (self.entries.is_empty() && id <= self.last_id) || id == self.last_id {
+            return Some(self.entries_added);
+        }
+        if id > self.last_id {
+            return None;
+        }
+        let first = self.first_id();
+        if self.max_deleted == StreamId::MIN || self.max_deleted < first {
+            if id < first {
+                return Some(self.entries_added - self.len() as u64);
+            }
+            if id == first {
+                return Some(self.entries_added - self.len() as u64 + 1);
+            }
+        }
+        None
+    }
+
+    /// Entries the group has not read yet (XINFO `lag`), possibly negative, or unknown.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        let tombstones = self.max_deleted != StreamId::MIN && self.max_deleted > g.last_id;
+        match g.entries_read {
+            Some(r) if !tombstones && g.last_id >= self.first_id() => {
+                Some(self.entries_added as i64 - r as i64)
+            }
+            _ => self
+                .estimate_read(g.last_id)
+                .map(|r| self.entries_added as i64 - r as i64),
+        }
+    }
+}
