@@ -557,3 +557,27 @@ fn aof_torn_tail_is_cut_back() {
     ]))
     .is_err());
 }
+
+/// A value the RDB writer cannot encode yet (a stream) fails the snapshot as a whole: SAVE
+/// errors, BGSAVE reports `err`, and no file (or temporary file) is left.
+#[test]
+fn a_snapshot_that_cannot_be_complete_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start_ours(&["--dir", dir.path().to_str().unwrap()]);
+    let mut c = Client::connect(node.addr());
+    c.cmd(&["SET", "a", "1"]);
+    assert!(matches!(
+        c.cmd(&["XADD", "s", "*", "f", "v"]),
+        Frame::Bulk(_)
+    ));
+    assert!(matches!(c.cmd(&["SAVE"]), Frame::Error(_)));
+    assert_eq!(c.cmd(&["BGSAVE"]), simple("Background saving started"));
+    wait_bgsave(&mut c);
+    assert_eq!(info(&mut c, "rdb_last_bgsave_status"), "err");
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert!(files.is_empty(), "{files:?}");
+}
