@@ -69,6 +69,9 @@ faults! {
     reserved_cache_nodes_offering_not_found => "ReservedCacheNodesOfferingNotFound", 404;
     snapshot_not_found => "SnapshotNotFoundFault", 404;
     snapshot_feature_not_supported => "SnapshotFeatureNotSupportedFault", 400;
+    snapshot_already_exists => "SnapshotAlreadyExistsFault", 400;
+    snapshot_quota_exceeded => "SnapshotQuotaExceededFault", 400;
+    invalid_snapshot_state => "InvalidSnapshotState", 400;
     subnet_in_use => "SubnetInUse", 400;
     tag_not_found => "TagNotFound", 404;
     tag_quota_per_resource_exceeded => "TagQuotaPerResourceExceeded", 400;
@@ -156,6 +159,9 @@ mod tests {
             Fault::reserved_cache_nodes_offering_not_found(""),
             Fault::snapshot_not_found(""),
             Fault::snapshot_feature_not_supported(""),
+            Fault::snapshot_already_exists(""),
+            Fault::snapshot_quota_exceeded(""),
+            Fault::invalid_snapshot_state(""),
             Fault::subnet_in_use(""),
             Fault::tag_not_found(""),
             Fault::tag_quota_per_resource_exceeded(""),

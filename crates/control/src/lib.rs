@@ -6,6 +6,7 @@
 //!                                                     │ wakes
 //!                                                     ▼
 //!                                   reconciler ──▶ provisioner ──▶ node processes
+//!                                   snapshots (worker) ──▶ provisioner (BGSAVE) ──▶ snapshot store
 //! ```
 
 pub mod catalog;
@@ -18,6 +19,7 @@ pub mod provisioner;
 pub mod reconciler;
 pub mod rules;
 pub mod service;
+pub mod snapshots;
 pub mod store;
 
 use anyhow::Context;
@@ -136,7 +138,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let plane = Arc::new(plane::ControlPlane::open(Box::new(store), settings)?);
     let exe = std::env::current_exe().context("finding this executable")?;
     let provisioner = Arc::new(provisioner::LocalProvisioner::new(exe, &data_dir)?);
-    reconciler::Reconciler::new(plane.clone(), provisioner).spawn();
+    reconciler::Reconciler::new(plane.clone(), provisioner.clone()).spawn();
+    snapshots::Snapshotter::new(plane.clone(), provisioner, &data_dir)
+        .context("opening the snapshot store")?
+        .spawn();
 
     let config = api::ApiConfig::new(
         api::Auth::keys([(access_key_id, secret)]),

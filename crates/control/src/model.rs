@@ -31,6 +31,9 @@ pub mod cluster_status {
     pub const MODIFYING: &str = "modifying";
     pub const REBOOTING: &str = "rebooting cache cluster nodes";
     pub const DELETING: &str = "deleting";
+    // Snapshots (issue 5).
+    pub const SNAPSHOTTING: &str = "snapshotting";
+    pub const RESTORE_FAILED: &str = "restore-failed";
 }
 
 /// Node statuses.
@@ -99,6 +102,56 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     /// The number the next new node gets (`0001`, `0002`, ...); ids are never reused.
     pub next_node_number: u32,
+    /// Data to load into the first node before it starts (restore or seed; issue 5).
+    #[serde(default)]
+    pub restore: Option<Restore>,
+    /// When CreateSnapshot was called for this cluster in the last 24 hours (the quota of 20).
+    #[serde(default)]
+    pub manual_snapshots: Vec<Timestamp>,
+}
+
+// ---- Snapshots (issue 5) ----
+
+/// Snapshot statuses (behaviour.md §11).
+pub mod snapshot_status {
+    pub const CREATING: &str = "creating";
+    pub const AVAILABLE: &str = "available";
+    pub const FAILED: &str = "failed";
+}
+
+/// A snapshot: the record here, the RDB file in the snapshot store (`snapshots.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub name: String,
+    pub status: String,
+    /// `manual` or `automated`.
+    pub source: String,
+    /// The cluster as it was when the snapshot started: restore defaults to its settings.
+    pub cluster: Cluster,
+    /// The node whose data the snapshot holds.
+    pub node_id: String,
+    pub created: Timestamp,
+    /// CopySnapshot: the snapshot whose file this one copies (until it is available).
+    pub copy_of: Option<String>,
+    /// The stored file, once available: its size and SHA-256 (hex).
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Where a restoring cluster's data comes from, and how far preparing it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Restore {
+    pub source: RestoreSource,
+    /// The validated RDB file waiting in the staging area; the node starts once it is there.
+    pub staged: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RestoreSource {
+    /// CreateCacheCluster + SnapshotName.
+    Snapshot(String),
+    /// CreateCacheCluster + SnapshotArns: `arn:aws:s3:::bucket/key`.
+    Object(String),
 }
 
 impl Cluster {
@@ -287,4 +340,6 @@ pub struct State {
     pub tags: BTreeMap<String, Vec<Tag>>,
     pub reserved_nodes: BTreeMap<String, ReservedNode>,
     pub meta: Option<Meta>,
+    /// Keyed by snapshot name (issue 5).
+    pub snapshots: BTreeMap<String, Snapshot>,
 }

@@ -38,6 +38,9 @@ pub struct NodeSpec {
     /// Engine parameters (the parameter group's values, and node-type-specific ones such as
     /// `max_cache_memory`).
     pub params: BTreeMap<String, String>,
+    /// An RDB file to place in the node's directory before it starts, so it loads it
+    /// (restore and seed, issue 5).
+    pub seed_rdb: Option<PathBuf>,
 }
 
 /// What a health check found.
@@ -81,7 +84,20 @@ pub trait Provisioner: Send + Sync {
     fn sweep(&self, known: &[(String, String)]);
     /// The last thing a node said before it exited (its log's last line), for events.
     fn last_words(&self, cluster_id: &str, node_id: &str) -> Option<String>;
+    /// Has a running Redis node write its RDB file (a fork-free BGSAVE) and returns where the
+    /// file is once it is complete (snapshots, issue 5).
+    fn save_rdb(
+        &self,
+        _cluster_id: &str,
+        _node_id: &str,
+        _process: &ProcessRecord,
+    ) -> anyhow::Result<PathBuf> {
+        bail!("this provisioner cannot take snapshots")
+    }
 }
+
+/// The RDB file name a node writes and loads in its directory (Redis's `dbfilename`).
+pub const RDB_FILE: &str = "dump.rdb";
 
 /// The `ferrocache node` invocation for a spec, without the control socket and directory.
 pub fn node_arguments(spec: &NodeSpec) -> Vec<String> {
@@ -231,6 +247,9 @@ impl Provisioner for LocalProvisioner {
             std::fs::create_dir_all(parent)?;
         }
         let _ = std::fs::remove_file(&socket);
+        if let Some(seed) = &spec.seed_rdb {
+            place_seed(seed, &dir.join(RDB_FILE))?;
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -351,6 +370,16 @@ impl Provisioner for LocalProvisioner {
         Ok(())
     }
 
+    fn save_rdb(
+        &self,
+        cluster_id: &str,
+        node_id: &str,
+        process: &ProcessRecord,
+    ) -> anyhow::Result<PathBuf> {
+        bgsave_and_wait(&process.control_socket)?;
+        Ok(self.node_dir(cluster_id, node_id).join(RDB_FILE))
+    }
+
     fn last_words(&self, cluster_id: &str, node_id: &str) -> Option<String> {
         let log =
             std::fs::read_to_string(self.node_dir(cluster_id, node_id).join("node.log")).ok()?;
@@ -381,6 +410,79 @@ impl Provisioner for LocalProvisioner {
             let _ = std::fs::remove_dir(cluster.path());
         }
     }
+}
+
+// ---- Snapshots (issue 5) ----
+
+/// Copies a seed RDB into a node directory: temp file, fsync, rename, so the node finds the
+/// whole file or none.
+fn place_seed(seed: &Path, target: &Path) -> anyhow::Result<()> {
+    let tmp = target.with_extension("rdb.seed-tmp");
+    std::fs::copy(seed, &tmp).with_context(|| format!("copying {}", seed.display()))?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, target)?;
+    Ok(())
+}
+
+/// How long a node may take to write its RDB file.
+const SAVE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// BGSAVE on the control socket, then INFO persistence until the background save is over;
+/// fails if the node reports the save failed.
+fn bgsave_and_wait(socket: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + SAVE_TIMEOUT;
+    loop {
+        let reply = control_request(socket, &resp_command(&["BGSAVE"]))?;
+        if reply.starts_with('+') {
+            break;
+        }
+        // Another background save (replication, a scheduled save) is running: wait for it.
+        if !reply.contains("in progress") || Instant::now() >= deadline {
+            bail!("the node refused BGSAVE: {}", reply.trim_end());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    loop {
+        let info = control_bulk(socket, &resp_command(&["INFO", "persistence"]))?;
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+                .map(str::to_string)
+        };
+        if field("rdb_bgsave_in_progress").as_deref() == Some("0") {
+            return match field("rdb_last_bgsave_status").as_deref() {
+                Some("ok") => Ok(()),
+                other => bail!("the node's background save failed ({other:?})"),
+            };
+        }
+        if Instant::now() >= deadline {
+            bail!("the node's background save did not finish in {SAVE_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends one request and reads a bulk-string reply whole.
+fn control_bulk(socket: &str, request: &[u8]) -> anyhow::Result<String> {
+    let mut stream =
+        UnixStream::connect(socket).with_context(|| format!("connecting to {socket}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(request)?;
+    let mut reader = BufReader::new(&stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let Some(len) = line
+        .strip_prefix('$')
+        .and_then(|l| l.trim_end().parse::<usize>().ok())
+    else {
+        bail!("unexpected reply: {}", line.trim_end());
+    };
+    anyhow::ensure!(len <= 1 << 20, "reply too long ({len} bytes)");
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// The Auto Discovery data block: the version, then the `hostname|ip|port` entries in
@@ -439,6 +541,7 @@ mod tests {
                 ("chunk_size".into(), "48".into()),
                 ("max_cache_memory".into(), "6200".into()),
             ]),
+            seed_rdb: None,
         };
         assert_eq!(
             node_arguments(&spec).join(" "),
@@ -502,6 +605,7 @@ while True:
             threads: None,
             maxmemory: None,
             params: BTreeMap::new(),
+            seed_rdb: None,
         };
         let record = p.start(&spec).unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);

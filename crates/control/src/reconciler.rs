@@ -15,6 +15,7 @@
 use crate::catalog::{self, ChangeType, Engine};
 use crate::model::*;
 use crate::ops::clusters::{new_node, placement};
+use crate::ops::snapshots;
 use crate::plane::{self, emit, ControlPlane, Settings};
 use crate::provisioner::{DiscoveryEntry, Health, NodeSpec, Provisioner};
 use crate::rules::Window;
@@ -194,6 +195,8 @@ impl Reconciler {
                 .nodes
                 .iter()
                 .filter(|n| n.status == node_status::DELETING)
+                // A final snapshot still reads the node (issue 5).
+                .filter(|_| !snapshots::holds_nodes(state, &cluster.id))
                 .filter_map(|n| n.process.as_ref().map(|p| (n, p)))
                 .map(|(node, p)| {
                     scope.spawn(move || match self.provisioner.stop(&cluster.id, &node.id, p) {
@@ -217,6 +220,10 @@ impl Reconciler {
                 continue; // stopped below, all at once
             }
             let Some(process) = &node.process else {
+                // Restore data not ready yet, or the restore failed (issue 5).
+                if !snapshots::may_start_nodes(cluster) {
+                    continue;
+                }
                 if let Some((process, params)) = self.start(state, cluster, node) {
                     out.push(Outcome::Started {
                         node: name,
@@ -365,6 +372,7 @@ pub fn node_spec(
         threads,
         maxmemory,
         params,
+        seed_rdb: snapshots::seed_file(cluster),
     };
     (spec, desired)
 }
@@ -601,6 +609,7 @@ pub fn advance(state: &mut State, settings: &Settings, id: &str) {
         if cluster.nodes.iter().all(|n| n.process.is_none()) {
             state.clusters.remove(id);
             state.tags.remove(&settings.arn("cluster", id));
+            snapshots::cluster_removed(state, settings, id);
             emit(
                 state,
                 settings,

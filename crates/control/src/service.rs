@@ -2,9 +2,9 @@
 //! implemented by mapping each bound operation onto `ops` and each result onto the model's
 //! output shapes. No rule lives here; only translation.
 //!
-//! Replication groups and snapshots are not built yet: their Describe calls answer truthfully
-//! (nothing exists), the calls naming one answer the model's not-found fault, and the calls
-//! that would create one answer a fault that says so.
+//! Replication groups are not built yet: their Describe calls answer truthfully (nothing
+//! exists), the calls naming one answer the model's not-found fault, and the calls that would
+//! create one answer a fault that says so.
 
 use crate::catalog;
 use crate::fault::Fault;
@@ -13,6 +13,7 @@ use crate::ops::clusters::{ClusterView, CreateCluster, ModifyCluster};
 use crate::ops::events::EventFilter;
 use crate::ops::parameter_groups::{NodeTypeParameterView, ParameterView, ParametersPage};
 use crate::ops::reserved::{OfferingFilter, ReservationView};
+use crate::ops::snapshots::{SnapshotFilter, SnapshotView};
 use crate::plane::ControlPlane;
 use api::model as w;
 use api::{BoxFuture, ElastiCacheService, FaultCode, Operation, Output, RequestContext};
@@ -167,6 +168,51 @@ fn cluster_out(v: ClusterView) -> w::CacheCluster {
         arn: Some(v.arn),
         network_type: Some("ipv4".into()),
         ip_discovery: Some("ipv4".into()),
+        ..Default::default()
+    }
+}
+
+/// A snapshot as the API shows it: the cluster's settings at snapshot time and one node.
+fn snapshot_out(v: SnapshotView) -> w::Snapshot {
+    let s = v.snapshot;
+    let c = &s.cluster;
+    let node = c.node(&s.node_id);
+    let node_snapshot = w::NodeSnapshot {
+        cache_node_id: Some(s.node_id.clone()),
+        cache_size: Some(format!("{} MB", s.size.div_ceil(1 << 20))),
+        cache_node_create_time: node.map(|n| n.created.to_datetime()),
+        snapshot_create_time: Some(s.created.to_datetime()),
+        node_group_configuration: v.show_node_group_config.then(|| w::NodeGroupConfiguration {
+            node_group_id: Some("0001".into()),
+            slots: Some("0-16383".into()),
+            replica_count: Some(0),
+            primary_availability_zone: node.map(|n| n.availability_zone.clone()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    w::Snapshot {
+        snapshot_name: Some(s.name.clone()),
+        cache_cluster_id: Some(c.id.clone()),
+        snapshot_status: Some(v.status_override.map_or(s.status.clone(), str::to_string)),
+        snapshot_source: Some(s.source.clone()),
+        cache_node_type: Some(c.node_type.clone()),
+        engine: Some(c.engine.as_str().into()),
+        engine_version: Some(c.engine_version.clone()),
+        num_cache_nodes: Some(c.members().count() as i32),
+        preferred_availability_zone: Some(c.preferred_az.clone()),
+        cache_cluster_create_time: Some(c.created.to_datetime()),
+        preferred_maintenance_window: Some(c.maintenance_window.clone()),
+        topic_arn: c.notification.as_ref().map(|n| n.topic_arn.clone()),
+        port: Some(i32::from(c.port)),
+        cache_parameter_group_name: Some(c.parameter_group.clone()),
+        cache_subnet_group_name: c.subnet_group.clone(),
+        auto_minor_version_upgrade: c.auto_minor_version_upgrade,
+        snapshot_retention_limit: Some(c.snapshot_retention_limit as i32),
+        snapshot_window: c.snapshot_window.clone(),
+        node_snapshots: Some(vec![node_snapshot]),
+        arn: Some(v.arn),
+        data_tiering: Some("disabled".into()),
         ..Default::default()
     }
 }
@@ -742,7 +788,7 @@ pub fn dispatch(plane: &ControlPlane, op: Operation) -> Result<Output, Fault> {
             })
         }
 
-        // Replication groups and snapshots (not built yet): none can exist.
+        // Replication groups (not built yet): none can exist.
         Operation::DescribeReplicationGroups(i) => {
             api::Page::from_request(
                 i.marker.as_deref(),
@@ -776,49 +822,57 @@ pub fn dispatch(plane: &ControlPlane, op: Operation) -> Result<Output, Fault> {
                 "Replication groups are not supported by this ferrocache control plane yet.",
             ))
         }
+        // Snapshots (issue 5).
         Operation::DescribeSnapshots(i) => {
-            api::Page::from_request(
-                i.marker.as_deref(),
-                i.max_records,
-                api::Page::SNAPSHOT_LIMITS,
-            )?;
-            if let Some(c) = &i.cache_cluster_id {
-                plane.describe_cache_clusters(Some(c), false, None, None)?;
-            }
             if let Some(rg) = i.replication_group_id {
                 return Err(Fault::replication_group_not_found(format!(
                     "Replication group {rg} not found."
                 )));
             }
-            if let Some(name) = i.snapshot_name {
-                return Err(Fault::snapshot_not_found(format!(
-                    "Snapshot {name} not found."
-                )));
-            }
+            let (list, marker) = plane.describe_snapshots(&SnapshotFilter {
+                cache_cluster_id: i.cache_cluster_id,
+                snapshot_name: i.snapshot_name,
+                snapshot_source: i.snapshot_source,
+                show_node_group_config: i.show_node_group_config.unwrap_or(false),
+                marker: i.marker,
+                max_records: i.max_records,
+            })?;
             Output::DescribeSnapshots(w::DescribeSnapshotsListMessage {
-                marker: None,
-                snapshots: Some(Vec::new()),
+                marker,
+                snapshots: Some(list.into_iter().map(snapshot_out).collect()),
             })
         }
         Operation::CreateSnapshot(i) => {
-            if let Some(c) = &i.cache_cluster_id {
-                plane.describe_cache_clusters(Some(c), false, None, None)?;
+            if let Some(rg) = i.replication_group_id {
+                return Err(Fault::replication_group_not_found(format!(
+                    "Replication group {rg} not found."
+                )));
             }
-            return Err(Fault::snapshot_feature_not_supported(
-                "Snapshots are not supported by this ferrocache control plane yet.",
-            ));
+            let v = plane.create_snapshot(
+                i.cache_cluster_id.as_deref(),
+                &i.snapshot_name,
+                &tags_in(i.tags),
+            )?;
+            Output::CreateSnapshot(w::CreateSnapshotResult {
+                snapshot: Some(snapshot_out(v)),
+            })
         }
         Operation::CopySnapshot(i) => {
-            return Err(Fault::snapshot_not_found(format!(
-                "Snapshot {} not found.",
-                i.source_snapshot_name
-            )))
+            let v = plane.copy_snapshot(
+                &i.source_snapshot_name,
+                &i.target_snapshot_name,
+                i.target_bucket.as_deref(),
+                &tags_in(i.tags),
+            )?;
+            Output::CopySnapshot(w::CopySnapshotResult {
+                snapshot: Some(snapshot_out(v)),
+            })
         }
         Operation::DeleteSnapshot(i) => {
-            return Err(Fault::snapshot_not_found(format!(
-                "Snapshot {} not found.",
-                i.snapshot_name
-            )))
+            let v = plane.delete_snapshot(&i.snapshot_name)?;
+            Output::DeleteSnapshot(w::DeleteSnapshotResult {
+                snapshot: Some(snapshot_out(v)),
+            })
         }
     })
 }
@@ -950,9 +1004,10 @@ mod tests {
             )),
             FaultCode::InvalidParameterValueException
         );
+        // A snapshot needs a source (issue 5).
         assert_eq!(
             code(op("CreateSnapshot", &[("SnapshotName", "s")])),
-            FaultCode::SnapshotFeatureNotSupportedFault
+            FaultCode::InvalidParameterCombinationException
         );
         assert_eq!(
             code(op(

@@ -22,10 +22,11 @@ pub enum Kind {
     Tags,
     ReservedNode,
     Meta,
+    Snapshot,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Cluster,
         Kind::ParameterGroup,
         Kind::SecurityGroup,
@@ -34,6 +35,7 @@ impl Kind {
         Kind::Tags,
         Kind::ReservedNode,
         Kind::Meta,
+        Kind::Snapshot,
     ];
 
     pub fn table(self) -> &'static str {
@@ -46,6 +48,7 @@ impl Kind {
             Kind::Tags => "tags",
             Kind::ReservedNode => "reserved_nodes",
             Kind::Meta => "meta",
+            Kind::Snapshot => "snapshots",
         }
     }
 }
@@ -83,6 +86,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE tags (key TEXT PRIMARY KEY, doc TEXT NOT NULL);
      CREATE TABLE reserved_nodes (key TEXT PRIMARY KEY, doc TEXT NOT NULL);
      CREATE TABLE meta (key TEXT PRIMARY KEY, doc TEXT NOT NULL);",
+    // 2: snapshots (issue 5).
+    "CREATE TABLE snapshots (key TEXT PRIMARY KEY, doc TEXT NOT NULL);",
 ];
 
 /// SQLite in one file, WAL journal, full sync: a committed batch survives a crash of the
@@ -214,6 +219,11 @@ pub fn decode(docs: Vec<(Kind, String, String)>) -> anyhow::Result<State> {
                     .insert(key.clone(), parse(kind, &key, &doc)?);
             }
             Kind::Meta => state.meta = Some(parse(kind, &key, &doc)?),
+            Kind::Snapshot => {
+                state
+                    .snapshots
+                    .insert(key.clone(), parse(kind, &key, &doc)?);
+            }
         }
     }
     Ok(state)
@@ -254,6 +264,7 @@ pub fn diff(old: &State, new: &State) -> Vec<Change> {
         &new.reserved_nodes,
         &mut batch,
     );
+    diff_table(Kind::Snapshot, &old.snapshots, &new.snapshots, &mut batch);
     if old.meta != new.meta {
         if let Some(meta) = &new.meta {
             batch.push(Change::Put {

@@ -150,8 +150,9 @@ assert [(v["Engine"], v["EngineVersion"]) for v in versions] == [
     ("memcached", "1.4.5"), ("memcached", "1.4.14"), ("redis", "2.6.13"), ("redis", "2.8.6"), ("redis", "2.8.19"), ("redis", "2.8.21")
 ], versions
 
-# Not built yet: they answer faults, never fake results.
-fails_with(ec.exceptions.SnapshotFeatureNotSupportedFault, ec.create_snapshot, SnapshotName="s")
+# Snapshots need a source; replication groups are not built yet: faults, never fake results.
+fails_with(ec.exceptions.InvalidParameterCombinationException, ec.create_snapshot, SnapshotName="s")
+fails_with(ec.exceptions.SnapshotNotFoundFault, ec.delete_snapshot, SnapshotName="s")
 fails_with(ec.exceptions.ReplicationGroupNotFoundFault, ec.describe_replication_groups, ReplicationGroupId="rg")
 assert ec.describe_snapshots()["Snapshots"] == []
 

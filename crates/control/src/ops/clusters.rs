@@ -5,6 +5,7 @@
 use crate::catalog::{self, Engine};
 use crate::fault::{Fault, Result};
 use crate::model::*;
+use crate::ops::snapshots;
 use crate::plane::{self, allocate_address, emit, ControlPlane, Settings};
 use crate::rules::{self, Window};
 
@@ -165,13 +166,12 @@ fn check_snapshot_window(w: &str) -> Result<()> {
                 })
             })
         });
-    if ok {
-        Ok(())
-    } else {
-        Err(Fault::invalid_parameter_value(format!(
+    if !ok {
+        return Err(Fault::invalid_parameter_value(format!(
             "Invalid SnapshotWindow: {w}. It must be in the format hh24:mi-hh24:mi."
-        )))
+        )));
     }
+    snapshots::check_window_length(w)
 }
 
 pub(crate) fn new_node(
@@ -235,18 +235,13 @@ pub(crate) fn placement(
 
 impl ControlPlane {
     pub fn create_cache_cluster(&self, input: CreateCluster) -> Result<ClusterView> {
+        // Restore (issue 5): the snapshot's settings fill in what the request leaves out.
+        let input =
+            self.read(|state, settings| snapshots::restore_defaults(state, settings, input))?;
         self.write(|state, settings| {
             let id = rules::cluster_id(&input.cache_cluster_id)?;
             if let Some(rg) = &input.replication_group_id {
                 return Err(Fault::replication_group_not_found(format!("Replication group {rg} not found.")));
-            }
-            if let Some(name) = &input.snapshot_name {
-                return Err(Fault::snapshot_not_found(format!("Snapshot {name} not found.")));
-            }
-            if !input.snapshot_arns.is_empty() {
-                return Err(Fault::snapshot_feature_not_supported(
-                    "Seeding a cluster from an .rdb file in S3 is not supported by this installation.",
-                ));
             }
             let engine_name = input.engine.as_deref().ok_or_else(|| Fault::missing("Engine"))?;
             let engine = Engine::parse(&engine_name.to_ascii_lowercase()).ok_or_else(|| {
@@ -358,6 +353,8 @@ impl ControlPlane {
                 }
                 check_snapshot_window(w)?;
             }
+            // Restore and seed (issue 5).
+            let restore = snapshots::check_restore(state, &input, engine, &node_type, count)?;
             if input.tags.len() > rules::MAX_TAGS {
                 return Err(Fault::tag_quota_per_resource_exceeded(format!(
                     "A resource has at most {} tags.",
@@ -402,12 +399,14 @@ impl ControlPlane {
                 port,
                 auto_minor_version_upgrade: input.auto_minor_version_upgrade.unwrap_or(true),
                 snapshot_retention_limit: retention,
-                snapshot_window: input.snapshot_window.clone().or_else(|| (engine == Engine::Redis).then(|| "05:00-06:00".to_string())),
+                snapshot_window: input.snapshot_window.clone().or_else(|| (engine == Engine::Redis).then(|| snapshots::assign_window(&window))),
                 replication_group_id: None,
                 configuration_address: None,
                 discovery_version: 1,
                 nodes: Vec::new(),
                 next_node_number: 1,
+                restore,
+                manual_snapshots: Vec::new(),
             };
             let azs = placement(settings, &cluster, &input.preferred_availability_zones, count as usize)?;
             for az in azs {
@@ -765,18 +764,15 @@ impl ControlPlane {
             let key = id.to_ascii_lowercase();
             let cluster = state.clusters.get_mut(&key).ok_or_else(|| not_found(id))?;
             if cluster.status == cluster_status::DELETING {
-                return Err(Fault::invalid_cache_cluster_state(format!("Cache cluster {key} is already being deleted.")));
+                return Err(Fault::invalid_cache_cluster_state(format!(
+                    "Cache cluster {key} is already being deleted."
+                )));
             }
             if let Some(name) = final_snapshot {
-                return Err(match cluster.engine {
-                    Engine::Memcached => Fault::invalid_parameter_combination(
-                        "FinalSnapshotIdentifier is supported only for Redis clusters.",
-                    ),
-                    Engine::Redis => Fault::snapshot_feature_not_supported(format!(
-                        "Snapshots are not supported by this installation yet; cannot take final snapshot {name}."
-                    )),
-                });
+                let c = cluster.clone();
+                snapshots::final_snapshot(state, settings, &c, name)?;
             }
+            let cluster = state.clusters.get_mut(&key).expect("found above");
             cluster.status = cluster_status::DELETING.into();
             for node in &mut cluster.nodes {
                 node.status = node_status::DELETING.into();

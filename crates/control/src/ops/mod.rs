@@ -6,6 +6,7 @@ pub mod events;
 pub mod network;
 pub mod parameter_groups;
 pub mod reserved;
+pub mod snapshots;
 pub mod tags;
 
 #[cfg(test)]

@@ -16,7 +16,12 @@ fn resource(state: &State, settings: &Settings, arn: &str) -> Result<String> {
             }
             Ok(settings.arn("cluster", &id))
         }
-        "snapshot" => Err(Fault::snapshot_not_found(format!("Snapshot {} not found.", parsed.name))),
+        "snapshot" => {
+            if !state.snapshots.contains_key(&parsed.name) {
+                return Err(Fault::snapshot_not_found(format!("Snapshot {} not found.", parsed.name)));
+            }
+            Ok(settings.arn("snapshot", &parsed.name))
+        }
         other => Err(Fault::invalid_arn(format!(
             "{arn} is not a valid ARN: tags are supported on cache clusters and snapshots, not on {other}."
         ))),
