@@ -342,7 +342,13 @@ fn ferrocache_replica_of_ferrocache_primary_and_promotion() {
 fn managed_replication_via_control_socket_and_timestamp_key() {
     use std::io::{Read, Write};
     let (d1, d2) = (tmp(), tmp());
-    let primary = start_ours(&["--dir", d1.path().to_str().unwrap(), "--managed"]);
+    let primary = start_ours(&[
+        "--dir",
+        d1.path().to_str().unwrap(),
+        "--managed",
+        "--param",
+        "elasticache-master-replication-timestamp=yes",
+    ]);
     let sock = d2.path().join("ctl.sock");
     let replica = start_ours(&[
         "--dir",

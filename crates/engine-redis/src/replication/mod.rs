@@ -758,7 +758,10 @@ pub fn role(ctx: &mut Ctx) -> CmdResult {
 /// `repl-backlog-ttl`, starting full syncs that waited for a running snapshot.
 pub fn cron(srv: &mut Server) {
     let now = crate::util::now_ms();
-    if srv.repl.master.is_none() && srv.managed {
+    if srv.repl.master.is_none()
+        && srv.managed
+        && srv.config.flag("elasticache-master-replication-timestamp")
+    {
         write_timestamp(srv, now);
     }
     if srv.repl.master.is_none() {
@@ -806,9 +809,9 @@ pub fn cron(srv: &mut Server) {
 /// (`now - value` on a replica).
 pub const TIMESTAMP_KEY: &[u8] = b"ElastiCacheMasterReplicationTimestamp";
 
-/// A managed primary writes the current UTC time (ISO 8601, milliseconds) into
-/// [`TIMESTAMP_KEY`] once a second, through the command path, so it reaches the replicas and
-/// the AOF like any write.
+/// A managed primary with `elasticache-master-replication-timestamp yes` writes the current UTC
+/// time (ISO 8601, milliseconds) into [`TIMESTAMP_KEY`] once a second, through the command
+/// path, so it reaches the replicas and the AOF like any write.
 fn write_timestamp(srv: &mut Server, now: i64) {
     if now - srv.repl.last_timestamp_ms < 1000 {
         return;
