@@ -41,7 +41,7 @@ start_server() { # kind cpus port -> pid
   if [ "$kind" = redis ]; then
     taskset -c "$cpus" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
   else
-    local threads=1; [ "$cpus" = "0,1" ] && threads=2
+    local threads=1; [ "$cpus" = "0-1" ] && threads=2
     taskset -c "$cpus" "$BIN" node --engine redis --bind 127.0.0.1 --port "$port" --threads "$threads" >/dev/null 2>&1 &
   fi
   echo $!
@@ -86,7 +86,7 @@ for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) = 1 ]; then order="redis ferrocache"; else order="ferrocache redis"; fi
   for kind in $order; do run_one "$r" "$kind" 1 0; done
 done
-for kind in redis ferrocache; do run_one two-core "$kind" 0,1 0,1; done
+for kind in redis ferrocache; do run_one two-core "$kind" 0-1 0-1; done
 
 python3 - "$RESULTS" <<'PY'
 import csv, statistics, sys
@@ -95,7 +95,7 @@ def med(kind, cpus, t, p, field):
     v = [float(r[field]) for r in rows if r["server"] == kind and r["cpus"] == cpus and r["test"] == t and r["pipeline"] == p]
     return statistics.median(v) if v else float("nan")
 print(f"{'test':<10}{'P':>3} {'cpus':>5} | {'redis rps':>10} {'ours rps':>10} {'ratio':>6} | {'p50 r/o ms':>11} {'p99 r/o ms':>11} | {'ops/cpu-s r':>11} {'ours':>10} {'ratio':>6}")
-for cpus in ["1", "0,1"]:
+for cpus in ["1", "0-1"]:
     for p in ["1", "16"]:
         for t in ["set", "get"]:
             a, b = med("redis", cpus, t, p, "rps"), med("ferrocache", cpus, t, p, "rps")

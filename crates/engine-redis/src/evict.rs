@@ -61,7 +61,7 @@ pub fn make_room(srv: &mut Server) -> bool {
             srv.ks.stats.evicted += 1;
             evicted += 1;
             srv.touch_watched(db, &key, None);
-            crate::notify::notify(srv, None, crate::notify::EVICTED, "evicted", db, &key);
+            crate::notify::notify(srv, None, None, crate::notify::EVICTED, "evicted", db, &key);
         }
     }
     true

@@ -76,8 +76,10 @@ fn total_system_memory() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// Builds the INFO text for the requested sections (empty = default).
-pub fn render(srv: &Server, args: &[String]) -> String {
+/// Builds the INFO text for the requested sections (empty = default). `caller_connected` says
+/// whether the calling client is a connection: while it runs it is out of the registry, so it is
+/// added to `connected_clients` here.
+pub fn render(srv: &Server, args: &[String], caller_connected: bool) -> String {
     let mut wanted: Vec<String> = args.iter().map(|a| a.to_ascii_lowercase()).collect();
     let everything = wanted.iter().any(|w| w == "all" || w == "everything");
     if wanted.is_empty() || wanted.iter().any(|w| w == "default") {
@@ -111,12 +113,12 @@ pub fn render(srv: &Server, args: &[String]) -> String {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
-        section(srv, sec, &mut out);
+        section(srv, sec, &mut out, caller_connected as usize);
     }
     out
 }
 
-fn section(srv: &Server, name: &str, o: &mut String) {
+fn section(srv: &Server, name: &str, o: &mut String, caller: usize) {
     let w = |o: &mut String, k: &str, v: &dyn std::fmt::Display| {
         let _ = write!(o, "{k}:{v}\r\n");
     };
@@ -157,7 +159,7 @@ fn section(srv: &Server, name: &str, o: &mut String) {
         }
         "clients" => {
             o.push_str("# Clients\r\n");
-            w(o, "connected_clients", &srv.client_count());
+            w(o, "connected_clients", &(srv.client_count() + caller));
             w(o, "cluster_connections", &0);
             w(o, "maxclients", &srv.config.value_of("maxclients"));
             w(o, "client_recent_max_input_buffer", &0);

@@ -84,10 +84,12 @@ pub fn flags_to_string(f: u32) -> String {
     s
 }
 
-/// Publishes an event if the configuration enables its class.
+/// Publishes an event if the configuration enables its class. `out` is the reply buffer of
+/// `current`, so a RESP3 client subscribed to its own events gets them before its reply.
 pub fn notify(
     srv: &mut Server,
     current: Option<&mut Client>,
+    mut out: Option<&mut resp::ReplyBuf>,
     class: u32,
     event: &str,
     db: usize,
@@ -101,10 +103,16 @@ pub fn notify(
     if flags & KEYSPACE != 0 {
         let mut chan = format!("__keyspace@{db}__:").into_bytes();
         chan.extend_from_slice(key);
-        crate::pubsub::publish(srv, cur.as_deref_mut(), &chan, event.as_bytes(), None);
+        crate::pubsub::publish(
+            srv,
+            cur.as_deref_mut(),
+            &chan,
+            event.as_bytes(),
+            out.as_deref_mut(),
+        );
     }
     if flags & KEYEVENT != 0 {
         let chan = format!("__keyevent@{db}__:{event}").into_bytes();
-        crate::pubsub::publish(srv, cur, &chan, key, None);
+        crate::pubsub::publish(srv, cur, &chan, key, out);
     }
 }

@@ -196,6 +196,7 @@ impl Server {
                 crate::notify::notify(
                     self,
                     Some(current),
+                    None,
                     crate::notify::EXPIRED,
                     "expired",
                     db,
@@ -325,6 +326,21 @@ impl Engine {
         self.inner.lock()
     }
 
+    /// Whether a new connection of this kind starts authenticated (no `requirepass`, or the
+    /// control socket). Unauthenticated connections get redis's small request limits.
+    pub fn starts_authenticated(&self, kind: ClientKind) -> bool {
+        kind == ClientKind::Control || self.inner.lock().config.requirepass.is_empty()
+    }
+
+    /// Whether a client has authenticated (checked by the connection after a batch).
+    pub fn is_authenticated(&self, id: u64) -> bool {
+        self.inner
+            .lock()
+            .clients
+            .get(&id)
+            .is_some_and(|c| c.authenticated)
+    }
+
     /// Registers a connection; returns its client id.
     pub fn connect(&self, kind: ClientKind, conn: ConnInfo, outbox: Arc<dyn Outbox>) -> u64 {
         let mut s = self.inner.lock();
@@ -356,6 +372,14 @@ impl Engine {
             resp3: client.resp3,
         };
         let mut outcome = RunOutcome::Done;
+        if cmds.len() > 1 {
+            let db = client.db;
+            for argv in cmds.iter().take(64) {
+                if let Some(key) = argv.get(1) {
+                    s.ks.warm(db, key);
+                }
+            }
+        }
         while let Some(argv) = cmds.front() {
             if client.close_after_reply {
                 outcome = RunOutcome::Close;
@@ -494,6 +518,11 @@ impl Engine {
             s.after_command(&mut fake);
         }
         crate::cmd::server::cron_timeouts(&mut s);
+        // Give back the spare capacity of tables that shrank a lot (mass deletes, expiry).
+        for d in s.ks.dbs.iter_mut() {
+            d.keys.shrink_if_sparse();
+            d.expires.shrink_if_sparse();
+        }
     }
 
     /// Runs one command as an internal admin client (control socket helpers and tests).

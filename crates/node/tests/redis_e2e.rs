@@ -252,6 +252,21 @@ fn pubsub_with_keyspace_notifications() {
         r3.read(),
         Frame::Push(vec![bulk("message"), bulk("c3"), bulk("m")])
     );
+    // A RESP3 client subscribed to its own key events gets them before its reply, as in redis.
+    assert_eq!(
+        r3.cmd(&["SUBSCRIBE", "__keyevent@0__:set"]),
+        Frame::Push(vec![bulk("subscribe"), bulk("__keyevent@0__:set"), int(2)])
+    );
+    r3.send(&["SET", "mine", "1"]);
+    assert_eq!(
+        r3.read(),
+        Frame::Push(vec![
+            bulk("message"),
+            bulk("__keyevent@0__:set"),
+            bulk("mine")
+        ])
+    );
+    assert_eq!(r3.read(), simple("OK"));
 }
 
 #[test]
@@ -388,6 +403,10 @@ fn auth_select_and_client_commands() {
     assert_eq!(d.cmd(&["GET", "in3"]), Frame::Null);
     assert_eq!(d.cmd(&["SELECT", "3"]), simple("OK"));
     assert_eq!(d.cmd(&["GET", "in3"]), bulk("x"));
+    assert_eq!(
+        info_field(&mut d, "clients", "connected_clients").as_deref(),
+        Some("2")
+    );
 }
 
 #[test]
@@ -428,4 +447,28 @@ fn stream_reads_block_until_xadd() {
         Frame::Array(v) => assert_eq!(v[0], int(1)),
         f => panic!("{f}"),
     }
+}
+
+#[test]
+fn unauthenticated_requests_get_small_limits_until_auth() {
+    let node = start_ours(&["--param", "requirepass=pw"]);
+    // More than 10 arguments before AUTH: redis's protocol error, connection closed.
+    let mut c = Client::connect(node.addr());
+    let args: Vec<String> = (0..12).map(|i| format!("a{i}")).collect();
+    c.send(&args);
+    assert_eq!(
+        c.read(),
+        Frame::Error(b"ERR Protocol error: unauthenticated multibulk length".to_vec())
+    );
+    assert!(c.is_closed());
+    // AUTH and a large request in the same packet: AUTH is applied first, then the request.
+    let mut c = Client::connect(node.addr());
+    let big = "v".repeat(100_000);
+    let mut raw = Client::encode(&["AUTH", "pw"]);
+    raw.extend_from_slice(&Client::encode(&["SET", "big", &big]));
+    raw.extend_from_slice(&Client::encode(&["STRLEN", "big"]));
+    c.send_raw(&raw);
+    assert_eq!(c.read(), simple("OK"));
+    assert_eq!(c.read(), simple("OK"));
+    assert_eq!(c.read(), int(100_000));
 }

@@ -159,12 +159,22 @@ impl<'a> Ctx<'a> {
 
     /// A data change: invalidates WATCHes, publishes the keyspace event, counts a change.
     pub fn modified(&mut self, db: usize, key: &[u8], class: u32, event: &str) {
-        modified(self.srv, self.client, db, key, class, event);
+        self.srv.touch_watched(db, key, Some(self.client));
+        self.srv.stats.dirty += 1;
+        self.notify(class, event, db, key);
     }
 
     pub fn notify(&mut self, class: u32, event: &str, db: usize, key: &[u8]) {
         if self.srv.config.notify_flags != 0 {
-            crate::notify::notify(self.srv, Some(self.client), class, event, db, key);
+            crate::notify::notify(
+                self.srv,
+                Some(self.client),
+                Some(self.out),
+                class,
+                event,
+                db,
+                key,
+            );
         }
     }
 
@@ -199,7 +209,7 @@ pub fn modified(
     srv.touch_watched(db, key, Some(&mut *client));
     srv.stats.dirty += 1;
     if srv.config.notify_flags != 0 {
-        crate::notify::notify(srv, Some(client), class, event, db, key);
+        crate::notify::notify(srv, Some(client), None, class, event, db, key);
     }
 }
 

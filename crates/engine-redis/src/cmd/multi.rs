@@ -44,6 +44,7 @@ pub fn exec(ctx: &mut Ctx) -> CmdResult {
             crate::notify::notify(
                 ctx.srv,
                 Some(ctx.client),
+                Some(ctx.out),
                 crate::notify::EXPIRED,
                 "expired",
                 db,

@@ -771,7 +771,8 @@ fn kill_one(ctx: &mut Ctx, id: u64) {
 
 pub fn info(ctx: &mut Ctx) -> CmdResult {
     let args: Vec<String> = ctx.argv.iter().skip(1).map(lower).collect();
-    let text = crate::info::render(ctx.srv, &args);
+    let connected = ctx.client.kind != ClientKind::Fake;
+    let text = crate::info::render(ctx.srv, &args, connected);
     ctx.out.verbatim(text.as_bytes());
     Ok(())
 }

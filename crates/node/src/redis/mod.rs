@@ -361,6 +361,9 @@ async fn serve<S>(
     } else {
         engine.connect(kind, info, outbox)
     };
+    // Until AUTH succeeds, requests get redis's unauthenticated limits (10 arguments, 16 KiB
+    // each), so an unauthenticated peer cannot make the server buffer large requests.
+    let mut authenticated = engine.starts_authenticated(kind);
     let _reg = Registration {
         engine: engine.clone(),
         id,
@@ -374,6 +377,53 @@ async fn serve<S>(
     let mut closing = false;
     let mut protocol_error = false;
     loop {
+        // Parse what is buffered; while unauthenticated, one command at a time (as redis does),
+        // so that a successful AUTH lifts the limits for the requests that follow it.
+        let mut more_buffered = false;
+        // Commands still queued (after a blocked one) are run before more input is parsed.
+        let parse_deferred = !protocol_error && !buf.is_empty() && !cmds.is_empty();
+        if !protocol_error && !buf.is_empty() && cmds.is_empty() {
+            let limits = RequestLimits {
+                max_bulk_len: engine.proto_max_bulk_len(),
+                authenticated,
+            };
+            let mut consumed = 0;
+            loop {
+                if !authenticated && !cmds.is_empty() {
+                    more_buffered = consumed < buf.len();
+                    break;
+                }
+                match parse_request(&buf[consumed..], &limits) {
+                    Ok(Parsed::Command(argv, n)) => {
+                        consumed += n;
+                        if !argv.is_empty() {
+                            cmds.push_back(argv);
+                        }
+                    }
+                    Ok(Parsed::Incomplete) => break,
+                    Err(e) => {
+                        let msg = e.message();
+                        engine.protocol_error(&msg);
+                        // Replies to what parsed before the error come first.
+                        if !cmds.is_empty() && blocked.is_none() {
+                            let _ = engine.run(id, &mut cmds, &mut out);
+                        }
+                        out.extend_from_slice(b"-ERR ");
+                        out.extend_from_slice(msg.as_bytes());
+                        out.extend_from_slice(b"\r\n");
+                        protocol_error = true;
+                        cmds.clear();
+                        consumed = buf.len();
+                        break;
+                    }
+                }
+            }
+            engine.note_input(consumed);
+            let _ = buf.split_to(consumed);
+            if buf.is_empty() && buf.capacity() > BUFFER_KEEP {
+                buf = BytesMut::with_capacity(READ_CHUNK);
+            }
+        }
         // Execute what is queued unless blocked or paused.
         if blocked.is_none() && paused_until.is_none() && !cmds.is_empty() {
             let outcome = if cmds
@@ -405,6 +455,9 @@ async fn serve<S>(
                 RunOutcome::Paused { until_ms } => paused_until = Some(until_ms),
                 RunOutcome::Close => closing = true,
             }
+            if !authenticated {
+                authenticated = engine.is_authenticated(id);
+            }
         }
         if protocol_error && cmds.is_empty() && blocked.is_none() {
             closing = true;
@@ -422,6 +475,9 @@ async fn serve<S>(
             let _ = wr.flush().await;
             let _ = wr.shutdown().await;
             return;
+        }
+        if (more_buffered || parse_deferred) && blocked.is_none() && paused_until.is_none() {
+            continue;
         }
         let now = engine_redis::util::now_ms();
         let wake_at = match (blocked, paused_until) {
@@ -442,39 +498,7 @@ async fn serve<S>(
                     Ok(0) | Err(_) => return,
                     Ok(_) => {}
                 }
-                let limits = RequestLimits { max_bulk_len: engine.proto_max_bulk_len(), authenticated: true };
-                let mut consumed = 0;
-                loop {
-                    match parse_request(&buf[consumed..], &limits) {
-                        Ok(Parsed::Command(argv, n)) => {
-                            consumed += n;
-                            if !argv.is_empty() {
-                                cmds.push_back(argv);
-                            }
-                        }
-                        Ok(Parsed::Incomplete) => break,
-                        Err(e) => {
-                            let msg = e.message();
-                            engine.protocol_error(&msg);
-                            // Replies to what parsed before the error come first.
-                            if !cmds.is_empty() && blocked.is_none() {
-                                let _ = engine.run(id, &mut cmds, &mut out);
-                            }
-                            out.extend_from_slice(b"-ERR ");
-                            out.extend_from_slice(msg.as_bytes());
-                            out.extend_from_slice(b"\r\n");
-                            protocol_error = true;
-                            cmds.clear();
-                            consumed = buf.len();
-                            break;
-                        }
-                    }
-                }
-                engine.note_input(consumed);
-                let _ = buf.split_to(consumed);
-                if buf.is_empty() && buf.capacity() > BUFFER_KEEP {
-                    buf = BytesMut::with_capacity(READ_CHUNK);
-                } else if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+                if buf.capacity() - buf.len() < READ_CHUNK / 4 {
                     buf.reserve(READ_CHUNK);
                 }
             }
