@@ -133,6 +133,9 @@ static PARAMS: &[Param] = &[
     ),
     p("appendfilename", Kind::Str, "appendonly.aof"),
     p("aof-load-truncated", Kind::Bool, "yes"),
+    // ferrocache's own: a managed primary writes ElastiCacheMasterReplicationTimestamp
+    // (`replication::write_timestamp`); off by default so data sets stay what clients wrote.
+    p("elasticache-master-replication-timestamp", Kind::Bool, "no"),
     p("save", Kind::Str, ""),
     p("dir", Kind::Str, "."),
     p("dbfilename", Kind::Str, "dump.rdb"),

@@ -46,7 +46,7 @@ fn pairs_sorted(f: Frame) -> String {
     p.join(",")
 }
 
-/// Every key of every DB: type, value, remaining TTL (ms).
+/// Every key of every DB: type, value, absolute expiry (unix ms).
 fn dump(addr: SocketAddr) -> Dump {
     let mut c = Client::connect(addr);
     let mut out = Dump::new();
@@ -67,7 +67,8 @@ fn dump(addr: SocketAddr) -> Dump {
                 "hash" => pairs_sorted(c.cmd(&["HGETALL", &ks])),
                 other => panic!("type {other}"),
             };
-            let ttl = match c.cmd(&["PTTL", &ks]) {
+            // The absolute expiry time: dumps of the two sides run seconds apart.
+            let ttl = match c.cmd(&["PEXPIRETIME", &ks]) {
                 Frame::Int(t) if t >= 0 => Some(t),
                 _ => None,
             };
@@ -86,7 +87,7 @@ fn assert_same(a: &Dump, b: &Dump) {
         assert_eq!((ty, v), (ty2, v2), "{k:?}");
         match (ttl, ttl2) {
             (None, None) => {}
-            (Some(x), Some(y)) => assert!((x - y).abs() < 5000, "{k:?}: ttl {x} vs {y}"),
+            (Some(x), Some(y)) => assert!((x - y).abs() < 1000, "{k:?}: expiry {x} vs {y}"),
             _ => panic!("{k:?}: ttl {ttl:?} vs {ttl2:?}"),
         }
     }
@@ -230,12 +231,35 @@ fn redis_replica_of_ferrocache_primary() {
     let (d1, d2) = (tmp(), tmp());
     let ours = ours_in(&d1);
     write_dataset(ours.addr(), "before");
+    // Enough data that the sync takes a while, and writes while it runs: they must reach the
+    // replica after the RDB (and not glued to its end mark).
+    let mut c = Client::connect(ours.addr());
+    let mut batch = Vec::new();
+    for i in 0..20_000 {
+        batch.extend(Client::encode(&[
+            "SET",
+            &format!("bulk:{i}"),
+            &"v".repeat(100),
+        ]));
+    }
+    c.send_raw(&batch);
+    for _ in 0..20_000 {
+        c.read();
+    }
+    let addr = ours.addr();
+    let writer = std::thread::spawn(move || {
+        let mut w = Client::connect(addr);
+        for i in 0..2000 {
+            w.cmd(&["SET", &format!("during-sync:{i}"), "x"]);
+        }
+    });
     let port = ours.addr().port().to_string();
     let real = real_in(&d2, &["--replicaof", "127.0.0.1", &port]);
+    writer.join().unwrap();
     wait_in_sync(ours.addr(), real.addr);
     assert_same(&dump(ours.addr()), &dump(real.addr));
+    assert_eq!(field(ours.addr(), "stats", "sync_full"), "1");
 
-    let mut c = Client::connect(ours.addr());
     write_dataset(ours.addr(), "after");
     c.cmd(&["EXPIRE", "after:list", "5000"]);
     c.cmd(&["SPOP", "after:set"]);
@@ -310,4 +334,54 @@ fn ferrocache_replica_of_ferrocache_primary_and_promotion() {
     assert_same(&dump(a.addr()), &dump(b.addr()));
     assert_eq!(field(a.addr(), "stats", "sync_partial_ok"), "1");
     assert_eq!(field(a.addr(), "stats", "sync_full"), "0");
+}
+
+/// Managed mode: REPLICAOF is refused to clients but runs on the control socket; the primary
+/// writes `ElastiCacheMasterReplicationTimestamp` and the replica receives it (lag measure).
+#[test]
+fn managed_replication_via_control_socket_and_timestamp_key() {
+    use std::io::{Read, Write};
+    let (d1, d2) = (tmp(), tmp());
+    let primary = start_ours(&[
+        "--dir",
+        d1.path().to_str().unwrap(),
+        "--managed",
+        "--param",
+        "elasticache-master-replication-timestamp=yes",
+    ]);
+    let sock = d2.path().join("ctl.sock");
+    let replica = start_ours(&[
+        "--dir",
+        d2.path().to_str().unwrap(),
+        "--managed",
+        "--control-socket",
+        sock.to_str().unwrap(),
+    ]);
+    let port = primary.addr().port().to_string();
+    let mut c = Client::connect(replica.addr());
+    assert!(matches!(
+        c.cmd(&["REPLICAOF", "127.0.0.1", &port]),
+        Frame::Error(e) if e.starts_with(b"ERR unknown command")
+    ));
+    let mut ctl = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    ctl.write_all(&Client::encode(&["REPLICAOF", "127.0.0.1", &port]))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let n = ctl.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"+OK\r\n");
+    wait_in_sync(primary.addr(), replica.addr());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let value = loop {
+        if let Frame::Bulk(v) = c.cmd(&["GET", "ElastiCacheMasterReplicationTimestamp"]) {
+            break String::from_utf8(v).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no timestamp key on the replica");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // 2026-11-26T06:54:00.123Z
+    assert_eq!(value.len(), 24, "{value}");
+    assert!(
+        value.ends_with('Z') && value.as_bytes()[10] == b'T',
+        "{value}"
+    );
 }

@@ -28,8 +28,8 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 /// Slots the snapshot walks per lock acquisition: bounds the pause a snapshot adds to any
-/// command (about a millisecond of serialization).
-const STEP_SLOTS: usize = 1024;
+/// command (a few hundred microseconds of serialization in a release build).
+const STEP_SLOTS: usize = 512;
 
 /// Something that receives the bytes of a snapshot as they are produced.
 pub trait Consumer: Send {
@@ -179,19 +179,27 @@ impl Consumer for RdbFile {
     }
 }
 
-/// One step of the walk under the lock. Returns true when the snapshot is complete (its
-/// trailer is in `buf` and `Keyspace::cow` is cleared).
-fn pump(srv: &mut Server, buf: &SharedBuf) -> bool {
-    let done = Cow::step(&mut srv.ks, STEP_SLOTS);
-    let pending = buf.len();
-    srv.persist.cow_peak = srv.persist.cow_peak.max(pending);
-    if done {
-        if let Some(mut cow) = srv.ks.cow.take() {
-            // The sink is memory; an error here means a value the writer refused.
-            let _ = cow.finish();
-        }
+/// Where the walk stands after a step.
+#[derive(PartialEq, Eq)]
+enum Step {
+    More,
+    /// Complete: the trailer is in the buffer, `Keyspace::cow` is cleared.
+    Done,
+    /// Complete, but a value could not be written: the result must not be used.
+    Failed,
+}
+
+/// One step of the walk under the lock.
+fn pump(srv: &mut Server, buf: &SharedBuf) -> Step {
+    if !Cow::step(&mut srv.ks, STEP_SLOTS) {
+        srv.persist.cow_peak = srv.persist.cow_peak.max(buf.len());
+        return Step::More;
     }
-    done
+    srv.persist.cow_peak = srv.persist.cow_peak.max(buf.len());
+    match srv.ks.cow.take().map(|mut cow| cow.finish()) {
+        Some(Err(_)) => Step::Failed,
+        _ => Step::Done,
+    }
 }
 
 /// Hands bytes to every live consumer; a failing one is aborted and dropped (false).
@@ -237,13 +245,13 @@ pub fn save_now(srv: &mut Server) -> Result<(), String> {
     begin(srv, &buf)?;
     let mut ok = true;
     loop {
-        let done = pump(srv, &buf);
+        let step = pump(srv, &buf);
         let bytes = buf.take();
-        if ok && file.write(&bytes).is_err() {
+        if ok && (step == Step::Failed || file.write(&bytes).is_err()) {
             ok = false;
             file.abort();
         }
-        if done {
+        if step != Step::More {
             break;
         }
     }
@@ -308,10 +316,20 @@ fn background(
     to_file: bool,
 ) {
     loop {
-        let done = pump(&mut engine.lock(), &buf);
+        let mut guard = engine.lock();
+        let step = pump(&mut guard, &buf);
+        // Hand the lock to a waiting connection rather than taking it straight back: the walk
+        // must interleave with commands, not starve them.
+        parking_lot::MutexGuard::unlock_fair(guard);
         let bytes = buf.take();
+        if step == Step::Failed {
+            for (c, ok) in consumers.iter_mut().filter(|(_, ok)| *ok) {
+                c.abort();
+                *ok = false;
+            }
+        }
         feed(&mut consumers, &bytes);
-        if done {
+        if step != Step::More {
             break;
         }
         // Let the consumers catch up (replica sockets): memory stays bounded by their buffers.

@@ -248,12 +248,6 @@ impl Cow {
             None => Ok(()),
         }
     }
-
-    /// Gives up: stops writing, but keeps the walk going (see [`Cow::step`]) so that every slot
-    /// ends with the new mark, which the next snapshot relies on.
-    pub fn abandon(&mut self) {
-        self.writer = None;
-    }
 }
 
 /// A keyspace value in the `rdb` crate's plain form, read in place (`cmd::dump::to_rdb` does

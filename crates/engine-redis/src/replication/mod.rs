@@ -82,6 +82,7 @@ pub struct Replication {
     pub sync_partial_ok: u64,
     pub sync_partial_err: u64,
     pub last_ping_ms: i64,
+    pub last_timestamp_ms: i64,
 }
 
 /// Where a replica connected to this node stands.
@@ -91,6 +92,10 @@ pub enum ReplicaState {
     WaitBgsave,
     /// The RDB is being sent; the stream waits in `pending`.
     SendingRdb,
+    /// The EOF-marked RDB was sent: the stream starts at the replica's first REPLCONF ACK, as
+    /// in Redis (the replica recognizes the end mark only as the last bytes of a read, so
+    /// nothing may follow it until the replica has loaded).
+    WaitAck,
     Online,
 }
 
@@ -165,6 +170,7 @@ impl Default for Replication {
             sync_partial_ok: 0,
             sync_partial_err: 0,
             last_ping_ms: 0,
+            last_timestamp_ms: 0,
         }
     }
 }
@@ -327,6 +333,9 @@ fn ack(srv: &mut Server, id: u64, off: u64) {
     if let Some(r) = srv.repl.replicas.iter_mut().find(|r| r.client_id == id) {
         r.ack_offset = r.ack_offset.max(off);
         r.ack_ms = now;
+        if r.state == ReplicaState::WaitAck {
+            go_online(r);
+        }
     }
     serve_waiters(srv);
 }
@@ -605,17 +614,26 @@ impl crate::persistence::Consumer for RdbToReplica {
             return;
         }
         let r = &mut srv.repl.replicas[pos];
-        let pending = std::mem::take(&mut r.pending);
-        if !pending.is_empty() {
-            r.outbox.send(OutMsg::Data(pending));
-        }
-        r.state = ReplicaState::Online;
         r.ack_ms = crate::util::now_ms();
+        if self.eof_mark.is_some() {
+            r.state = ReplicaState::WaitAck;
+        } else {
+            go_online(r);
+        }
     }
 
     fn backlog(&self) -> usize {
         self.outbox.pending_bytes()
     }
+}
+
+/// The stream that waited during the sync follows, then the live stream.
+fn go_online(r: &mut ReplicaLink) {
+    let pending = std::mem::take(&mut r.pending);
+    if !pending.is_empty() {
+        r.outbox.send(OutMsg::Data(pending));
+    }
+    r.state = ReplicaState::Online;
 }
 
 /// A connection closed: forget it if it was a replica.
@@ -740,6 +758,12 @@ pub fn role(ctx: &mut Ctx) -> CmdResult {
 /// `repl-backlog-ttl`, starting full syncs that waited for a running snapshot.
 pub fn cron(srv: &mut Server) {
     let now = crate::util::now_ms();
+    if srv.repl.master.is_none()
+        && srv.managed
+        && srv.config.flag("elasticache-master-replication-timestamp")
+    {
+        write_timestamp(srv, now);
+    }
     if srv.repl.master.is_none() {
         let timeout: i64 = srv.config.value_of("repl-timeout").parse().unwrap_or(60);
         for r in srv.repl.replicas.iter() {
@@ -778,6 +802,67 @@ pub fn cron(srv: &mut Server) {
                 feed(srv, &cmd);
             }
         }
+    }
+}
+
+/// The key ElastiCache writes into every Redis cluster so that replication lag can be measured
+/// (`now - value` on a replica).
+pub const TIMESTAMP_KEY: &[u8] = b"ElastiCacheMasterReplicationTimestamp";
+
+/// A managed primary with `elasticache-master-replication-timestamp yes` writes the current UTC
+/// time (ISO 8601, milliseconds) into [`TIMESTAMP_KEY`] once a second, through the command
+/// path, so it reaches the replicas and the AOF like any write.
+fn write_timestamp(srv: &mut Server, now: i64) {
+    if now - srv.repl.last_timestamp_ms < 1000 {
+        return;
+    }
+    srv.repl.last_timestamp_ms = now;
+    let mut fake = srv.new_client(
+        ClientKind::Fake,
+        crate::client::ConnInfo::default(),
+        Arc::new(crate::client::NullOutbox),
+    );
+    let argv =
+        resp::request::Argv::from_slices(&[b"SET", TIMESTAMP_KEY, iso8601_ms(now).as_bytes()]);
+    let mut out = resp::ReplyBuf::new(false);
+    srv.execute(&mut fake, &argv, &mut out);
+}
+
+/// `2026-11-26T06:54:00.123Z` from unix milliseconds (days to civil date: H. Hinnant).
+pub fn iso8601_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, sod) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iso8601() {
+        assert_eq!(super::iso8601_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            super::iso8601_ms(1_795_676_040_123),
+            "2026-11-26T06:54:00.123Z"
+        );
+        assert_eq!(
+            super::iso8601_ms(951_782_400_000),
+            "2000-02-29T00:00:00.000Z"
+        );
     }
 }
 
@@ -822,7 +907,7 @@ pub fn info(srv: &Server, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     for (i, rep) in online.iter().enumerate() {
         let state = match rep.state {
             ReplicaState::WaitBgsave => "wait_bgsave",
-            ReplicaState::SendingRdb => "send_bulk",
+            ReplicaState::SendingRdb | ReplicaState::WaitAck => "send_bulk",
             ReplicaState::Online => "online",
         };
         w(

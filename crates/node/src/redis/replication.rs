@@ -128,12 +128,23 @@ impl Conn {
         if let Some(mark) = head.strip_prefix("$EOF:") {
             let mark = mark.as_bytes().to_vec();
             anyhow::ensure!(mark.len() == 40, "bad EOF mark");
+            // Only the bytes that arrived since the last look (plus a mark's length) are
+            // searched: the payload can be gigabytes.
+            let mut searched: usize = 0;
             loop {
-                if let Some(p) = self.buf.windows(40).position(|w| w == mark.as_slice()) {
-                    let rdb = self.buf[..p].to_vec();
-                    self.buf.drain(..p + 40);
+                let from = searched.saturating_sub(40);
+                if let Some(p) = self.buf[from..]
+                    .windows(40)
+                    .position(|w| w == mark.as_slice())
+                {
+                    let end = from + p;
+                    // Keep the stream bytes that followed; the payload moves out uncopied.
+                    let rest = self.buf.split_off(end + 40);
+                    let mut rdb = std::mem::replace(&mut self.buf, rest);
+                    rdb.truncate(end);
                     return Ok(rdb);
                 }
+                searched = self.buf.len();
                 self.fill().await?;
             }
         }

@@ -20,9 +20,23 @@ pub fn node_args(extra: &[&str]) -> node::NodeArgs {
     Cli::parse_from(argv).args
 }
 
-/// Our node, in-process.
+/// A fresh directory for one server's files. Without it a node would load (and redis-server
+/// write) `./dump.rdb` in the crate directory, and one test's file would leak into the next.
+pub fn scratch_dir() -> std::path::PathBuf {
+    tempfile::Builder::new()
+        .prefix("ferrocache-test-")
+        .tempdir()
+        .expect("temp dir")
+        .keep()
+}
+
+/// Our node, in-process; its `--dir` is a fresh directory unless the test gives one.
 pub fn start_ours(extra: &[&str]) -> node::redis::RedisNode {
-    node::redis::start(node_args(extra)).expect("start ferrocache redis node")
+    let mut args = node_args(extra);
+    if !extra.contains(&"--dir") {
+        args.dir = scratch_dir();
+    }
+    node::redis::start(args).expect("start ferrocache redis node")
 }
 
 pub fn free_port() -> u16 {
@@ -62,6 +76,9 @@ pub fn start_real(extra: &[&str]) -> RealRedis {
             "--daemonize",
             "no",
         ]);
+        if !extra.contains(&"--dir") {
+            cmd.arg("--dir").arg(scratch_dir());
+        }
         cmd.args(extra);
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
         let child = cmd.spawn().expect("redis-server is installed");
