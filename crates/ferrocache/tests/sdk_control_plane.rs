@@ -1005,8 +1005,8 @@ async fn reserved_nodes_and_engine_versions(ec: &ec::Client) {
     assert_eq!(redis_default.cache_engine_versions().len(), 1);
 }
 
-/// Replication groups are not in the control plane yet: the SDK must still see well-formed
-/// answers and the exact typed faults.
+/// Replication groups: their whole lifecycle (members, primary endpoint, promotion, failover)
+/// is driven with the aws CLI in `replication_groups.rs`; here the SDK checks the typed faults.
 async fn replication_groups(ec: &ec::Client) {
     let groups = ec.describe_replication_groups().send().await.unwrap();
     assert!(groups.replication_groups().is_empty());
@@ -1035,7 +1035,7 @@ async fn replication_groups(ec: &ec::Client) {
             .replication_group_description("d")
             .primary_cluster_id("no-such-primary")
             .send(),
-        op::create_replication_group::CreateReplicationGroupError::InvalidParameterValueException
+        op::create_replication_group::CreateReplicationGroupError::CacheClusterNotFoundFault
     );
     assert_unmodelled_fault!(
         ec.describe_snapshots().replication_group_id("rg").send(),
