@@ -173,14 +173,20 @@ impl Table {
             if s & !PTR_MASK == tag {
                 // SAFETY: as in item_at.
                 let item = unsafe { ItemPtr::from_raw((s & PTR_MASK) as usize) };
-                let start = (s & PTR_MASK) as *const u8;
-                let end = item.size(self.header).min(limit);
-                for offset in (64..end).step_by(64) {
-                    prefetch(start.wrapping_add(offset));
-                }
+                self.prefetch_rest(item, limit);
                 return;
             }
             idx = self.next(idx);
+        }
+    }
+
+    /// Starts loading an item's cache lines after its first (the header's), up to `limit` bytes
+    /// of it, so that copying its value out waits for memory once rather than line by line.
+    pub fn prefetch_rest(&self, item: ItemPtr, limit: usize) {
+        let start = item.raw() as *const u8;
+        let end = item.size(self.header).min(limit);
+        for offset in (64..end).step_by(64) {
+            prefetch(start.wrapping_add(offset));
         }
     }
 
