@@ -64,6 +64,7 @@ slap() { # port pid extra-args...
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "memcached $(memcached -V | cut -d' ' -f2), ferrocache $(git rev-parse --short HEAD), ${RUNS} rounds x ${SECS}s"
+echo "start: $(date -u +%H:%M:%S) UTC, $(uptime | sed 's/.*load/load/')"
 echo
 start_servers
 declare -A res
@@ -82,6 +83,7 @@ for proto in $PROTOS; do
   done
 done
 stop_servers
+echo "end of throughput part: $(date -u +%H:%M:%S) UTC, $(uptime | sed 's/.*load/load/')"
 
 printf '%-8s %-11s %12s %12s %16s\n' protocol server "ops/s" "avg lat us" "ops/CPU-second"
 for proto in $PROTOS; do

@@ -43,6 +43,20 @@ fn tag_of(hash: u64) -> u64 {
     hash & !PTR_MASK
 }
 
+/// Asks the CPU to start loading the cache line at `p` (a hint: never faults, never waits).
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch instructions do not fault on any address and do not access memory
+    // architecturally.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 pub struct Table {
     slots: Vec<u64>,
     len: usize,
@@ -120,6 +134,59 @@ impl Table {
                 }
             }
             idx = self.next(idx);
+        }
+    }
+
+    /// Starts loading the cache line of `hash`'s home slot (see [`prefetch`]).
+    pub fn prefetch_home(&self, hash: u64) {
+        prefetch(&self.slots[self.home(hash)]);
+    }
+
+    /// Starts loading the header of the first item whose tag matches `hash` (its key is not
+    /// compared: this is a hint, and a tag collision only wastes one load).
+    pub fn prefetch_item(&self, hash: u64) {
+        let tag = tag_of(hash);
+        let mut idx = self.home(hash);
+        loop {
+            let s = self.slots[idx];
+            if s == 0 {
+                return;
+            }
+            if s & !PTR_MASK == tag {
+                prefetch((s & PTR_MASK) as *const u8);
+                return;
+            }
+            idx = self.next(idx);
+        }
+    }
+
+    /// Once [`Table::prefetch_item`] has brought the header in: starts loading the rest of the
+    /// item (key and value), up to `limit` bytes of it.
+    pub fn prefetch_body(&self, hash: u64, limit: usize) {
+        let tag = tag_of(hash);
+        let mut idx = self.home(hash);
+        loop {
+            let s = self.slots[idx];
+            if s == 0 {
+                return;
+            }
+            if s & !PTR_MASK == tag {
+                // SAFETY: as in item_at.
+                let item = unsafe { ItemPtr::from_raw((s & PTR_MASK) as usize) };
+                self.prefetch_rest(item, limit);
+                return;
+            }
+            idx = self.next(idx);
+        }
+    }
+
+    /// Starts loading an item's cache lines after its first (the header's), up to `limit` bytes
+    /// of it, so that copying its value out waits for memory once rather than line by line.
+    pub fn prefetch_rest(&self, item: ItemPtr, limit: usize) {
+        let start = item.raw() as *const u8;
+        let end = item.size(self.header).min(limit);
+        for offset in (64..end).step_by(64) {
+            prefetch(start.wrapping_add(offset));
         }
     }
 

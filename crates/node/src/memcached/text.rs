@@ -39,6 +39,7 @@ fn execute(
     match cmd {
         Command::Store(s) => return storage(ctx, &s, line, rest, out),
         Command::Get { keys, with_cas } => {
+            prefetch_many(ctx, &keys);
             for key in keys.iter() {
                 get_one(ctx, key, with_cas, None, out);
             }
@@ -50,6 +51,7 @@ fn execute(
             with_cas,
         } => {
             let exp = store.clock.realtime(i64::from(exptime));
+            prefetch_many(ctx, &keys);
             for key in keys.iter() {
                 get_one(ctx, key, with_cas, Some(exp), out);
             }
@@ -218,6 +220,13 @@ fn error(out: &mut Vec<u8>, noreply: bool, e: ErrorReply) {
 }
 
 /// One key of get/gets/gat/gats.
+/// Multi-key gets: overlap the keys' memory loads before reading them one by one.
+fn prefetch_many(ctx: &Ctx<'_>, keys: &text::Keys<'_>) {
+    if keys.iter().nth(1).is_some() {
+        ctx.shared.store.prefetch(keys.iter());
+    }
+}
+
 fn get_one(ctx: &mut Ctx<'_>, key: &[u8], with_cas: bool, touch: Option<u32>, out: &mut Vec<u8>) {
     let st = ctx.stats;
     if touch.is_some() {
