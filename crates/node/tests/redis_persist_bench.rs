@@ -157,7 +157,7 @@ fn snapshot_under_load(name: &str, addr: SocketAddr, n: usize, dir: &std::path::
 }
 
 #[test]
-#[ignore]
+#[ignore = "a benchmark, not a test: bench/redis-snapshot.sh runs it with --ignored"]
 fn bench_snapshot_and_restore() {
     let n = keys();
     // ferrocache
@@ -244,7 +244,7 @@ fn wait_sync(primary: SocketAddr, replica: SocketAddr, deadline: Duration) {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a benchmark, not a test: bench/redis-repl.sh runs it with --ignored"]
 fn bench_replication() {
     let n = keys();
     for primary_is_ours in [true, false] {
