@@ -109,15 +109,14 @@ fn check_point_in_time(entries: &[rdb::Entry], fill: usize) -> (u64, u64) {
 
 #[test]
 fn bgsave_during_writes_is_one_point_in_time() {
-    // 1M keys in a release build; a debug build (plain `cargo test`) uses 200k to stay quick.
+    // 1M keys (issue 5 asks for at least 1M) in every build; FERRO_SNAPSHOT_KEYS overrides
+    // (bench/redis-snapshot.sh). The engine and codecs are optimised in the test build too
+    // (root Cargo.toml), which keeps this within a test's time.
     let fill: usize = std::env::var("FERRO_SNAPSHOT_KEYS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if cfg!(debug_assertions) {
-            200_000
-        } else {
-            1_000_000
-        });
+        .unwrap_or(1_000_000);
+    let test_start = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let node = start_ours(&["--dir", dir.path().to_str().unwrap()]);
     let addr = node.addr();
@@ -157,6 +156,7 @@ fn bgsave_during_writes_is_one_point_in_time() {
         }
     }
     let mem_before = info_u64(&mut c, "memory", "used_memory");
+    let fill_secs = test_start.elapsed().as_secs_f64();
 
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
@@ -229,13 +229,16 @@ fn bgsave_during_writes_is_one_point_in_time() {
     let cow_peak = info_u64(&mut c, "persistence", "rdb_last_cow_size");
 
     let path = dir.path().join("dump.rdb");
+    let check_start = Instant::now();
     let entries = read_rdb(&path);
     let (passes, created) = check_point_in_time(&entries, fill);
+    let check_secs = check_start.elapsed().as_secs_f64();
     let file_mb = std::fs::metadata(&path).unwrap().len() as f64 / 1e6;
     eprintln!(
         "snapshot of {} keys ({file_mb:.1} MB) in {snapshot_secs:.2}s while {ops_during} writes ran; \
          counters at pass {passes}, {created} created keys in the image; buffered bytes peak \
-         {cow_peak}; used_memory {mem_before} -> peak {mem_peak}",
+         {cow_peak}; used_memory {mem_before} -> peak {mem_peak}; fill {fill_secs:.1}s, reading \
+         and checking the file {check_secs:.1}s",
         entries.len()
     );
     assert!(

@@ -83,13 +83,17 @@ pub fn start_real(extra: &[&str]) -> RealRedis {
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
         let child = cmd.spawn().expect("redis-server is installed");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let r = RealRedis { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut r = RealRedis { child, addr };
+        // Long enough to load a 1M-key dump.rdb on a busy machine (PING says -LOADING).
+        let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(mut c) = Client::try_connect(addr) {
                 if c.cmd(&["PING"]) == Frame::Simple(b"PONG".to_vec()) {
                     return r;
                 }
+            }
+            if r.child.try_wait().ok().flatten().is_some() {
+                break; // it exited (the port was taken meanwhile): try another
             }
             std::thread::sleep(Duration::from_millis(20));
         }
