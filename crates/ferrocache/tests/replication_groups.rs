@@ -458,3 +458,212 @@ fn replication_group_lifecycle_promotion_and_failover() {
     assert_eq!(left, vec![primary.0.clone()]);
     assert_eq!(redis(&primary.2, &["GET", "k9"]).unwrap(), "v9");
 }
+
+/// The pid of a member cluster's node process.
+fn node_pid(serve: &Serve, cluster: &str) -> i32 {
+    std::fs::read_to_string(serve.data.join("nodes").join(cluster).join("0001/pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Whether a write to `addr` is acknowledged within `limit` (a stopped node: no).
+fn accepts_write(addr: &str, limit: Duration) -> bool {
+    let Ok(s) = TcpStream::connect_timeout(&addr.parse().unwrap(), limit) else {
+        return false;
+    };
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut r = BufReader::new(s);
+    let req = b"*3\r\n$3\r\nSET\r\n$7\r\nreferee\r\n$1\r\nx\r\n";
+    if r.get_mut().write_all(req).is_err() {
+        return false;
+    }
+    let mut line = String::new();
+    r.read_line(&mut line).is_ok() && line.starts_with("+OK")
+}
+
+/// Watches every node of a group from outside: rounds that try a write on each node twice in
+/// a row (A B C A B C). Two primaries at once is a node that accepted writes before and after
+/// another node accepted one. Returns (rounds, rounds with two primaries at once).
+fn referee(
+    nodes: Vec<String>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(u64, u64)> {
+    std::thread::spawn(move || {
+        let (mut rounds, mut split) = (0u64, 0u64);
+        let start = Instant::now();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed)
+            && start.elapsed() < Duration::from_secs(120)
+        {
+            let seq: Vec<usize> = (0..nodes.len()).chain(0..nodes.len()).collect();
+            let accepted: Vec<(usize, bool)> = seq
+                .iter()
+                .map(|&i| (i, accepts_write(&nodes[i], Duration::from_millis(200))))
+                .collect();
+            let overlap = accepted.iter().enumerate().any(|(a, &(x, ok_a))| {
+                ok_a && accepted
+                    .iter()
+                    .enumerate()
+                    .skip(a + 1)
+                    .any(|(b, &(x2, ok_b))| {
+                        x2 == x
+                            && ok_b
+                            && accepted[a + 1..b].iter().any(|&(y, ok_y)| y != x && ok_y)
+                    })
+            });
+            rounds += 1;
+            if overlap {
+                split += 1;
+                eprintln!("two primaries at once: {accepted:?} over {nodes:?}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        (rounds, split)
+    })
+}
+
+/// Writes `w<i>` through `pe` one after another until told to stop; returns each acknowledged
+/// key with the time of its acknowledgement.
+fn timed_writer(
+    pe: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(Instant, String)>> {
+    std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        let mut i = 0u64;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 200_000 {
+            let key = format!("w{i}");
+            if redis(&pe, &["SET", &key, "x"]).as_deref() == Ok("+OK") {
+                acked.push((Instant::now(), key));
+            }
+            i += 1;
+        }
+        acked
+    })
+}
+
+/// The longest time without an acknowledged write after `from`: how long writes stalled.
+fn longest_gap_after(acked: &[(Instant, String)], from: Instant) -> Duration {
+    let mut last = from;
+    let mut gap = Duration::ZERO;
+    for (t, _) in acked.iter().filter(|(t, _)| *t > from) {
+        gap = gap.max(t.duration_since(last));
+        last = *t;
+    }
+    gap
+}
+
+fn failover_events(serve: &Serve) -> Vec<String> {
+    serve.ok(&["describe-events", "--duration", "60"])["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["Message"].as_str())
+        .filter(|m| m.starts_with("Failover from master node"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_paused_primary_is_failed_over_only_after_the_detection_time_and_never_splits_the_brain() {
+    let serve = Serve::start();
+    serve.ok(&[
+        "create-replication-group",
+        "--replication-group-id",
+        "sb",
+        "--replication-group-description",
+        "split brain",
+        "--engine",
+        "redis",
+        "--num-cache-clusters",
+        "3",
+        "--cache-node-type",
+        "cache.m3.medium",
+        "--automatic-failover-enabled",
+    ]);
+    let g = wait_group_available(&serve, "sb");
+    let pe = primary_endpoint(&g);
+    let m = members(&g);
+    assert_eq!(m[0].1, "primary");
+    let addr_of = |id: &str| m.iter().find(|x| x.0 == id).unwrap().2.clone();
+    for i in 0..100 {
+        assert_eq!(redis(&pe, &["SET", &format!("k{i}"), "v"]).unwrap(), "+OK");
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watch = referee(m.iter().map(|x| x.2.clone()).collect(), stop.clone());
+    let detection = control::replication::DETECTION;
+
+    // A pause shorter than the detection time: no failover, it resumes as the primary.
+    let pid = node_pid(&serve, "sb001");
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    std::thread::sleep(detection / 2);
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    wait_writable(&pe, "after-short-pause");
+    std::thread::sleep(detection * 2);
+    assert!(failover_events(&serve).is_empty());
+    let g = wait_group_available(&serve, "sb");
+    assert_eq!(members(&g)[0].1, "primary", "{g}");
+    assert_eq!(node_pid(&serve, "sb001"), pid);
+    assert_eq!(
+        redis(&addr_of("sb001"), &["SET", "still", "primary"]).unwrap(),
+        "+OK"
+    );
+
+    // A longer pause, with a writer on the primary endpoint: a replica takes over; the old
+    // primary never takes a write again, and comes back as a replica.
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = timed_writer(pe.clone(), writing.clone());
+    std::thread::sleep(Duration::from_millis(300));
+    let paused = Instant::now();
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while failover_events(&serve).is_empty() {
+        assert!(Instant::now() < deadline, "no failover of a paused primary");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_writable(&pe, "after-long-pause");
+    // The old process, if it still exists, wakes up now: it must not take writes.
+    let resumed = unsafe { libc::kill(pid, libc::SIGCONT) } == 0;
+    std::thread::sleep(Duration::from_millis(500));
+    writing.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acked = writer.join().unwrap();
+    let writes_back = longest_gap_after(&acked, paused);
+    let acked: Vec<String> = acked.into_iter().map(|(_, k)| k).collect();
+    let g = wait_group_available(&serve, "sb");
+    let after = members(&g);
+    let new_primary = after.iter().find(|x| x.1 == "primary").unwrap().clone();
+    assert_ne!(new_primary.0, "sb001", "{g}");
+    assert_eq!(
+        after.iter().find(|x| x.0 == "sb001").unwrap().1,
+        "replica",
+        "{g}"
+    );
+    let old = addr_of("sb001");
+    let refused = redis(&old, &["SET", "x", "1"]).unwrap();
+    assert!(refused.starts_with("-READONLY"), "{refused}");
+    wait_value(&old, "k99", "v");
+    wait_value(&old, "after-long-pause", "1");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (rounds, split) = watch.join().unwrap();
+    let missing = acked
+        .iter()
+        .filter(|k| redis(&pe, &["GET", k]).as_deref() != Ok("x"))
+        .count();
+    println!(
+        "paused primary: failed over, writes through {pe} stalled for {writes_back:?} at most \
+         (detection {detection:?}); old process {} on SIGCONT; acknowledged writes {}, \
+         missing afterwards {missing}; referee rounds {rounds}, with two primaries {split}",
+        if resumed {
+            "resumed"
+        } else {
+            "was gone (fenced by SIGKILL)"
+        },
+        acked.len()
+    );
+    assert!(rounds > 10);
+    assert_eq!(split, 0, "two nodes accepted writes at once");
+    assert_eq!(failover_events(&serve).len(), 1);
+}
