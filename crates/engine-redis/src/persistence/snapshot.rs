@@ -158,9 +158,9 @@ impl Cow {
             self.current_db = Some(logical);
         }
         if let Some(w) = self.writer.as_mut() {
-            match value.map(|value| w.entry(key, &value, expire)) {
-                Some(Ok(())) => self.keys_written += 1,
-                Some(Err(_)) | None => self.encode_errors += 1,
+            match w.entry(key, &value, expire) {
+                Ok(()) => self.keys_written += 1,
+                Err(_) => self.encode_errors += 1,
             }
         }
         d.keys.get_mut(idx).set_mark(self.parity);
@@ -239,8 +239,8 @@ impl Cow {
     pub fn finish(&mut self) -> rdb::Result<()> {
         if self.encode_errors > 0 {
             self.writer = None;
-            return Err(rdb::Error::Unsupported(
-                "a value this server cannot encode yet (a stream) is in the keyspace",
+            return Err(rdb::Error::InvalidValue(
+                "a value the RDB writer refused is in the keyspace",
             ));
         }
         match self.writer.take() {
@@ -251,10 +251,9 @@ impl Cow {
 }
 
 /// A keyspace value in the `rdb` crate's plain form, read in place (`cmd::dump::to_rdb` does
-/// the same from a detached copy; the snapshot must not copy a value twice). `None` for a
-/// stream, which the `rdb` crate does not encode yet.
-pub fn to_rdb(v: ValueRef) -> Option<rdb::Value> {
-    Some(match v {
+/// the same from a detached copy; the snapshot must not copy a value twice).
+pub fn to_rdb(v: ValueRef) -> rdb::Value {
+    match v {
         ValueRef::Str(s) => rdb::Value::String(s.to_vec()),
         ValueRef::Agg(Aggregate::List(l)) => {
             rdb::Value::List(l.iter().map(<[u8]>::to_vec).collect())
@@ -268,6 +267,6 @@ pub fn to_rdb(v: ValueRef) -> Option<rdb::Value> {
         ValueRef::Agg(Aggregate::Hash(h)) => {
             rdb::Value::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
         }
-        ValueRef::Agg(Aggregate::Stream(_)) => return None,
-    })
+        ValueRef::Agg(Aggregate::Stream(s)) => rdb::Value::Stream(Box::new(s.to_rdb())),
+    }
 }
