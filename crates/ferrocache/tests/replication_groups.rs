@@ -667,3 +667,125 @@ fn a_paused_primary_is_failed_over_only_after_the_detection_time_and_never_split
     assert_eq!(split, 0, "two nodes accepted writes at once");
     assert_eq!(failover_events(&serve).len(), 1);
 }
+
+fn wait_snapshot_available(serve: &Serve, name: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = serve.ok(&["describe-snapshots", "--snapshot-name", name])["Snapshots"][0].clone();
+        if s["SnapshotStatus"] == "available" {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} never became available: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn multi_az_flag_group_snapshots_and_a_final_snapshot_on_the_primary() {
+    let serve = Serve::start();
+    let g = serve.ok(&[
+        "create-replication-group",
+        "--replication-group-id",
+        "gs",
+        "--replication-group-description",
+        "snapshots",
+        "--engine",
+        "redis",
+        "--num-cache-clusters",
+        "2",
+        "--cache-node-type",
+        "cache.m3.medium",
+        "--automatic-failover-enabled",
+        "--multi-az-enabled",
+    ])["ReplicationGroup"]
+        .clone();
+    assert_eq!(
+        (g["MultiAZ"].as_str(), g["AutomaticFailover"].as_str()),
+        (Some("enabled"), Some("enabled"))
+    );
+    let g = wait_group_available(&serve, "gs");
+    let pe = primary_endpoint(&g);
+    for i in 0..20 {
+        assert_eq!(redis(&pe, &["SET", &format!("k{i}"), "v"]).unwrap(), "+OK");
+    }
+    wait_value(&members(&g)[1].2, "k19", "v");
+    fault(
+        serve.aws(&[
+            "modify-replication-group",
+            "--replication-group-id",
+            "gs",
+            "--no-automatic-failover-enabled",
+            "--apply-immediately",
+        ]),
+        "InvalidParameterCombination",
+    );
+    let g = serve.ok(&[
+        "modify-replication-group",
+        "--replication-group-id",
+        "gs",
+        "--snapshotting-cluster-id",
+        "gs002",
+        "--apply-immediately",
+    ])["ReplicationGroup"]
+        .clone();
+    assert_eq!(g["SnapshottingClusterId"], "gs002");
+
+    let s = serve.ok(&[
+        "create-snapshot",
+        "--replication-group-id",
+        "gs",
+        "--snapshot-name",
+        "gs-snap",
+    ])["Snapshot"]
+        .clone();
+    assert_eq!(
+        (
+            s["CacheClusterId"].as_str(),
+            s["ReplicationGroupId"].as_str()
+        ),
+        (Some("gs002"), Some("gs"))
+    );
+    wait_snapshot_available(&serve, "gs-snap");
+
+    serve.ok(&[
+        "delete-replication-group",
+        "--replication-group-id",
+        "gs",
+        "--final-snapshot-identifier",
+        "gs-final",
+    ]);
+    let s = wait_snapshot_available(&serve, "gs-final");
+    assert_eq!(s["CacheClusterId"], "gs001");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while serve
+        .aws(&[
+            "describe-replication-groups",
+            "--replication-group-id",
+            "gs",
+        ])
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "gs was never deleted");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The final snapshot holds the primary's data.
+    serve.ok(&[
+        "create-cache-cluster",
+        "--cache-cluster-id",
+        "restored",
+        "--engine",
+        "redis",
+        "--cache-node-type",
+        "cache.m3.medium",
+        "--num-cache-nodes",
+        "1",
+        "--snapshot-name",
+        "gs-final",
+    ]);
+    let c = serve.wait_available("restored");
+    let addr = endpoint(&c["CacheNodes"][0]["Endpoint"]);
+    assert_eq!(redis(&addr, &["GET", "k19"]).unwrap(), "v");
+}
