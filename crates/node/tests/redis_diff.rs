@@ -774,6 +774,12 @@ xgroup setid s g1 0
 xgroup destroy s g1
 xgroup destroy s g1
 xinfo groups s
+xgroup create s g2 $
+xgroup create s g3 0 entriesread -1
+xgroup create s g4 0 entriesread -2
+xgroup create s g5 0 entriesread 2
+xgroup setid s g5 $ entriesread -1
+xinfo groups s
 set str x
 xadd str 1-1 a b
 xlen str
