@@ -140,6 +140,30 @@ fn load(addr: &str) {
     for i in 0..20 {
         c.cmd(&["SET", &format!("ttl:{i}"), "expires", "EX", "36000"]);
     }
+    // A stream spanning several nodes, with a consumer group and pending entries.
+    for i in 0..300 {
+        c.cmd(&[
+            "XADD",
+            "stream",
+            &format!("{}-1", 1000 + i),
+            "n",
+            &i.to_string(),
+        ]);
+    }
+    c.cmd(&["XDEL", "stream", "1010-1"]);
+    c.cmd(&["XGROUP", "CREATE", "stream", "g", "0"]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "25",
+        "STREAMS",
+        "stream",
+        ">",
+    ]);
+    c.cmd(&["XACK", "stream", "g", "1003-1"]);
     c.cmd(&["SELECT", "3"]);
     c.cmd(&["SET", "in-db-3", "yes"]);
     c.cmd(&["HSET", "h:db3", "a", "1"]);
@@ -172,6 +196,15 @@ fn dump(addr: &str) -> Dump {
                 "list" => c.items(&["LRANGE", &k, "0", "-1"]),
                 "set" => c.items(&["SMEMBERS", &k]),
                 "zset" => c.items(&["ZRANGE", &k, "0", "-1", "WITHSCORES"]),
+                // Everything but the node counts, which describe the server's memory layout.
+                "stream" => match c.cmd(&["XINFO", "STREAM", &k, "FULL", "COUNT", "0"]) {
+                    Reply::Array(Some(v)) => v
+                        .chunks(2)
+                        .filter(|p| !matches!(&p[0], Reply::Bulk(Some(n)) if n.starts_with(b"radix-tree")))
+                        .map(|p| format!("{p:?}").into_bytes())
+                        .collect(),
+                    other => panic!("XINFO STREAM {k}: {other:?}"),
+                },
                 other => panic!("unexpected type {other} of {k}"),
             };
             if kind == "hash" || kind == "set" {
@@ -301,7 +334,7 @@ fn snapshot_copy_restore_and_final_snapshot_with_the_aws_cli() {
     let src_addr = redis_endpoint(&src);
     load(&src_addr);
     let expected = dump(&src_addr);
-    assert_eq!(expected.len(), 300 + 3 + 9 + 20 + 2);
+    assert_eq!(expected.len(), 300 + 3 + 9 + 1 + 20 + 2);
 
     let created = serve.ok(&[
         "create-snapshot",

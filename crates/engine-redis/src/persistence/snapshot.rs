@@ -73,8 +73,7 @@ pub struct Detached {
     /// The DB number the key had at the start (SWAPDB moves tables).
     db: u32,
     key: Vec<u8>,
-    /// `None` for a value the `rdb` crate cannot encode (a stream): fails the snapshot.
-    value: Option<rdb::Value>,
+    value: rdb::Value,
     expire_ms: Option<i64>,
 }
 
@@ -171,7 +170,7 @@ impl Cow {
         let key = slot.key().to_vec();
         let expire_ms = d.expire_of(&key);
         let value = to_rdb(slot.value());
-        self.copied_bytes += key.len() + value.as_ref().map_or(0, approx_size) + 48;
+        self.copied_bytes += key.len() + approx_size(&value) + 48;
         self.copied.push(Detached {
             db: logical,
             key,
@@ -294,13 +293,7 @@ impl Encoder {
                 w.select_db(r.db, sizes)?;
                 self.current_db = Some(r.db);
             }
-            let Some(value) = r.value else {
-                self.writer = None;
-                return Err(rdb::Error::Unsupported(
-                    "a value this server cannot encode yet (a stream) is in the keyspace",
-                ));
-            };
-            if let Err(e) = w.entry(&r.key, &value, r.expire_ms) {
+            if let Err(e) = w.entry(&r.key, &r.value, r.expire_ms) {
                 self.writer = None;
                 return Err(e);
             }
@@ -330,14 +323,21 @@ fn approx_size(v: &rdb::Value) -> usize {
             .iter()
             .map(|(f, v)| f.len() + v.len() + 2 * PER_ITEM)
             .sum(),
+        rdb::Value::Stream(st) => st
+            .entries
+            .iter()
+            .map(|e| {
+                let fields: usize = e.fields.iter().map(|(f, v)| f.len() + v.len()).sum();
+                fields + 16 + PER_ITEM
+            })
+            .sum(),
     }
 }
 
 /// A keyspace value in the `rdb` crate's plain form, read in place (`cmd::dump::to_rdb` does
-/// the same from a detached copy; the snapshot must not copy a value twice). `None` for a
-/// stream, which the `rdb` crate does not encode yet.
-pub fn to_rdb(v: ValueRef) -> Option<rdb::Value> {
-    Some(match v {
+/// the same from a detached copy; the snapshot must not copy a value twice).
+pub fn to_rdb(v: ValueRef) -> rdb::Value {
+    match v {
         ValueRef::Str(s) => rdb::Value::String(s.to_vec()),
         ValueRef::Agg(Aggregate::List(l)) => {
             rdb::Value::List(l.iter().map(<[u8]>::to_vec).collect())
@@ -351,6 +351,6 @@ pub fn to_rdb(v: ValueRef) -> Option<rdb::Value> {
         ValueRef::Agg(Aggregate::Hash(h)) => {
             rdb::Value::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
         }
-        ValueRef::Agg(Aggregate::Stream(_)) => return None,
-    })
+        ValueRef::Agg(Aggregate::Stream(s)) => rdb::Value::Stream(Box::new(s.to_rdb())),
+    }
 }

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// `used_memory` is the live heap of the process, counted by this allocator (see
 /// `engine_redis::alloc`). It is process-wide, so it also counts a memcached node's memory if
@@ -93,7 +93,7 @@ impl Drop for RedisNode {
 /// Builds the engine configuration from the command line.
 pub fn config_from_args(args: &NodeArgs) -> anyhow::Result<Config> {
     let mut config = Config::default();
-    for (name, value) in &args.params {
+    for (name, value) in args.params.iter().filter(|(n, _)| !is_replicaof(n)) {
         config
             .set_initial(name, value)
             .map_err(|e| anyhow::anyhow!("--param {name}={value}: {e}"))?;
@@ -112,6 +112,43 @@ pub fn config_from_args(args: &NodeArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// redis.conf's `replicaof <host> <port>` (alias `slaveof`): not a CONFIG SET parameter, a
+/// role the node takes before it listens.
+fn is_replicaof(name: &str) -> bool {
+    name.eq_ignore_ascii_case("replicaof") || name.eq_ignore_ascii_case("slaveof")
+}
+
+/// `--param replicaof="<host> <port>"`: the node is a replica from its first accepted
+/// connection, so a replaced replica never serves writes as an empty primary (issue 6).
+fn start_as_replica(engine: &Engine, args: &NodeArgs) -> anyhow::Result<()> {
+    let Some((_, target)) = args.params.iter().rev().find(|(n, _)| is_replicaof(n)) else {
+        return Ok(());
+    };
+    let (host, port) = target
+        .split_once(' ')
+        .with_context(|| format!("--param replicaof={target}: expected \"<host> <port>\""))?;
+    let info = ConnInfo {
+        addr: "/control:0".into(),
+        laddr: "/control:0".into(),
+        fd: -1,
+    };
+    let id = engine.connect(
+        ClientKind::Control,
+        info,
+        Arc::new(engine_redis::client::NullOutbox),
+    );
+    let mut cmds = VecDeque::from([Argv::from_slices(&["REPLICAOF", host, port.trim()])]);
+    let mut out = Vec::new();
+    let _ = engine.run(id, &mut cmds, &mut out);
+    engine.disconnect(id);
+    anyhow::ensure!(
+        out.starts_with(b"+OK"),
+        "--param replicaof={target}: {}",
+        String::from_utf8_lossy(&out).trim_end()
+    );
+    Ok(())
+}
+
 /// Starts a node and returns once its listeners are bound (port 0 picks a free port).
 pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     engine_redis::alloc::mark_installed();
@@ -120,6 +157,7 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     // The RDB file or the AOF of `--dir`; a corrupt one stops the start.
     engine_redis::persistence::load_at_start(&mut engine.lock())
         .map_err(|e| anyhow::anyhow!("loading data: {e}"))?;
+    start_as_replica(&engine, &args)?;
     let threads = args.threads();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
@@ -304,13 +342,20 @@ async fn accept_unix(
 /// The node's side of a client's outbox: a channel into its connection task.
 struct ChannelOutbox {
     tx: mpsc::UnboundedSender<OutMsg>,
+    /// Bytes queued plus the replies being written (output buffer limits, CLIENT LIST omem).
     pending: Arc<AtomicUsize>,
+    /// Close also reaches a task stuck writing to a client that does not read.
+    kill: Arc<Notify>,
 }
 
 impl Outbox for ChannelOutbox {
     fn send(&self, msg: OutMsg) {
-        if let OutMsg::Data(d) = &msg {
-            self.pending.fetch_add(d.len(), Ordering::Relaxed);
+        match &msg {
+            OutMsg::Data(d) => {
+                self.pending.fetch_add(d.len(), Ordering::Relaxed);
+            }
+            OutMsg::Close => self.kill.notify_one(),
+            OutMsg::Unblocked => {}
         }
         let _ = self.tx.send(msg);
     }
@@ -354,9 +399,11 @@ async fn serve<S>(
 {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let pending = Arc::new(AtomicUsize::new(0));
+    let kill = Arc::new(Notify::new());
     let outbox = Arc::new(ChannelOutbox {
         tx,
         pending: pending.clone(),
+        kill: kill.clone(),
     });
     let id = if engine.script_running() {
         // The engine is held by a script: register off the async workers.
@@ -479,7 +526,13 @@ async fn serve<S>(
             closing = true;
         }
         if !out.is_empty() {
-            if wr.write_all(&out).await.is_err() {
+            pending.fetch_add(out.len(), Ordering::Relaxed);
+            let written = tokio::select! {
+                r = wr.write_all(&out) => r.is_ok(),
+                _ = kill.notified() => false,
+            };
+            pending.fetch_sub(out.len(), Ordering::Relaxed);
+            if !written {
                 return;
             }
             out.clear();
