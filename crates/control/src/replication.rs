@@ -14,6 +14,10 @@
 //!          control socket, or, if it does not answer within FENCE_TIMEOUT, SIGKILL it
 //!       2. REPLICAOF NO ONE on the replica with the largest replication offset
 //!       3. state: new primary + the guide's event; the old node comes back as a replica
+//!     process gone, no Multi-AZ, a replica answers ─▶ rebuild: that replica becomes the source
+//!       (REPLICAOF NO ONE, no endpoint), the others follow it, the primary's replacement starts
+//!       as its replica; once in sync the primary takes its role back (converge)
+//!     silent, no Multi-AZ ─▶ nothing (no one takes over, so nothing to fence)
 //!     converge: replicas first (REPLICAOF <primary>, LISTENER REMOVE <endpoint>), then the
 //!       primary (REPLICAOF NO ONE, LISTENER ADD <endpoint>), but only once every other member
 //!       is known not to be a primary: never two nodes taking writes
