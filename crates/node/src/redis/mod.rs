@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// `used_memory` is the live heap of the process, counted by this allocator (see
 /// `engine_redis::alloc`). It is process-wide, so it also counts a memcached node's memory if
@@ -342,13 +342,20 @@ async fn accept_unix(
 /// The node's side of a client's outbox: a channel into its connection task.
 struct ChannelOutbox {
     tx: mpsc::UnboundedSender<OutMsg>,
+    /// Bytes queued plus the replies being written (output buffer limits, CLIENT LIST omem).
     pending: Arc<AtomicUsize>,
+    /// Close also reaches a task stuck writing to a client that does not read.
+    kill: Arc<Notify>,
 }
 
 impl Outbox for ChannelOutbox {
     fn send(&self, msg: OutMsg) {
-        if let OutMsg::Data(d) = &msg {
-            self.pending.fetch_add(d.len(), Ordering::Relaxed);
+        match &msg {
+            OutMsg::Data(d) => {
+                self.pending.fetch_add(d.len(), Ordering::Relaxed);
+            }
+            OutMsg::Close => self.kill.notify_one(),
+            OutMsg::Unblocked => {}
         }
         let _ = self.tx.send(msg);
     }
@@ -392,9 +399,11 @@ async fn serve<S>(
 {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let pending = Arc::new(AtomicUsize::new(0));
+    let kill = Arc::new(Notify::new());
     let outbox = Arc::new(ChannelOutbox {
         tx,
         pending: pending.clone(),
+        kill: kill.clone(),
     });
     let id = if engine.script_running() {
         // The engine is held by a script: register off the async workers.
@@ -517,7 +526,13 @@ async fn serve<S>(
             closing = true;
         }
         if !out.is_empty() {
-            if wr.write_all(&out).await.is_err() {
+            pending.fetch_add(out.len(), Ordering::Relaxed);
+            let written = tokio::select! {
+                r = wr.write_all(&out) => r.is_ok(),
+                _ = kill.notified() => false,
+            };
+            pending.fetch_sub(out.len(), Ordering::Relaxed);
+            if !written {
                 return;
             }
             out.clear();
