@@ -377,6 +377,10 @@ pub struct ReplicationGroup {
     /// `SnapshottingClusterId`: the member a snapshot of the group is taken from.
     #[serde(default)]
     pub snapshotting_cluster: Option<String>,
+    /// Without Multi-AZ, a primary whose process died is rebuilt from this replica's data: its
+    /// replacement replicates it until in sync, then takes the primary role back.
+    #[serde(default)]
+    pub rebuilding_from: Option<String>,
     /// The primary endpoint's address (the members' port).
     pub endpoint: Ipv4Addr,
     pub port: u16,

@@ -14,6 +14,10 @@
 //!          control socket, or, if it does not answer within FENCE_TIMEOUT, SIGKILL it
 //!       2. REPLICAOF NO ONE on the replica with the largest replication offset
 //!       3. state: new primary + the guide's event; the old node comes back as a replica
+//!     process gone, no Multi-AZ, a replica answers ─▶ rebuild: that replica becomes the source
+//!       (REPLICAOF NO ONE, no endpoint), the others follow it, the primary's replacement starts
+//!       as its replica; once in sync the primary takes its role back (converge)
+//!     silent, no Multi-AZ ─▶ nothing (no one takes over, so nothing to fence)
 //!     converge: replicas first (REPLICAOF <primary>, LISTENER REMOVE <endpoint>), then the
 //!       primary (REPLICAOF NO ONE, LISTENER ADD <endpoint>), but only once every other member
 //!       is known not to be a primary: never two nodes taking writes
@@ -68,7 +72,10 @@ enum Verdict {
     Healthy,
     /// Silent, but not for DETECTION yet: no call is made to it this pass.
     Suspect,
-    Failed(&'static str),
+    /// Its process is gone (or was replaced underneath).
+    Gone(&'static str),
+    /// Its process runs but has not answered for DETECTION.
+    Silent,
 }
 
 /// One member node as a pass sees it.
@@ -93,38 +100,50 @@ fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
 /// The `replicaof` a node of `cluster` starts with: `<primary address> <port>` when the
 /// cluster is a replica of a replication group, so a replaced or restarted replica never
 /// serves writes as an empty primary before the group reconciler reaches it.
+/// While the primary is being rebuilt, every other member (the primary's replacement too)
+/// follows the replica it is rebuilt from.
 pub fn start_as_replica_of(state: &State, cluster: &Cluster) -> Option<String> {
     let group = state
         .replication_groups
         .get(cluster.replication_group_id.as_ref()?)?;
-    if group.primary_cluster == cluster.id || group.status == group_status::DELETING {
+    if group.status == group_status::DELETING {
         return None;
     }
-    let primary = member(state, &group.primary_cluster)?;
-    Some(format!("{} {}", primary.node.address, primary.cluster.port))
+    let source = group
+        .rebuilding_from
+        .as_ref()
+        .unwrap_or(&group.primary_cluster);
+    if *source == cluster.id {
+        return None;
+    }
+    let source = member(state, source)?;
+    Some(format!("{} {}", source.node.address, source.cluster.port))
+}
+
+/// A replica that can take over or serve as a rebuild's source: running, in sync once.
+fn usable_replica(m: &Member) -> bool {
+    m.node.process.is_some() && m.node.status == node_status::AVAILABLE && !m.node.recovering
 }
 
 /// Whether a dead node must wait before the cluster reconciler restarts it: the primary of a
 /// Multi-AZ group is replaced only once a replica has taken over, so an empty process never
 /// serves at the primary's address while replicas still follow it.
+/// Without Multi-AZ the same holds until the rebuild from a replica is set up.
 pub fn holds_restart(state: &State, cluster: &Cluster) -> bool {
     cluster
         .replication_group_id
         .as_ref()
         .and_then(|g| state.replication_groups.get(g))
         .is_some_and(|g| {
-            g.automatic_failover
-                && g.primary_cluster == cluster.id
+            g.primary_cluster == cluster.id
                 && g.status != group_status::DELETING
+                && g.rebuilding_from.is_none()
                 // With no live replica to take over, everything is recreated in place
                 // (behaviour.md §4.2, scenario 3).
-                && g.members.iter().filter(|m| **m != cluster.id).any(|m| {
-                    member(state, m).is_some_and(|m| {
-                        m.node.process.is_some()
-                            && m.node.status == node_status::AVAILABLE
-                            && !m.node.recovering
-                    })
-                })
+                && g.members
+                    .iter()
+                    .filter(|m| **m != cluster.id)
+                    .any(|m| member(state, m).is_some_and(|m| usable_replica(&m)))
         })
 }
 
@@ -235,15 +254,27 @@ impl GroupReconciler {
         state: &State,
         group: &ReplicationGroup,
     ) -> bool {
+        if group.rebuilding_from.is_some() {
+            return self.rebuild(plane, provisioner, state, group);
+        }
         match self.watch(provisioner, state, group) {
             Verdict::Healthy => self.converge(plane, provisioner, state, group),
             Verdict::Suspect => true,
-            Verdict::Failed(why) if group.automatic_failover => {
+            Verdict::Gone(why) if group.automatic_failover => {
                 self.fail_over(plane, provisioner, state, group, why);
                 true
             }
-            // Without Multi-AZ the primary is replaced in place by the cluster reconciler.
-            Verdict::Failed(_) => self.converge(plane, provisioner, state, group),
+            Verdict::Silent if group.automatic_failover => {
+                self.fail_over(plane, provisioner, state, group, "it has not answered PING");
+                true
+            }
+            // Without Multi-AZ: a dead primary is rebuilt from a replica (behaviour.md §4.1);
+            // a silent one is left alone (nothing takes over, so there is nothing to fence).
+            Verdict::Gone(_) => {
+                self.begin_rebuild(plane, provisioner, state, group);
+                true
+            }
+            Verdict::Silent => true,
         }
     }
 
@@ -286,7 +317,7 @@ impl GroupReconciler {
             };
         }
         if w.pid != process.pid {
-            return Verdict::Failed("its process was replaced");
+            return Verdict::Gone("its process was replaced");
         }
         drop(watched);
         let addr = SocketAddr::from((primary.node.address, primary.cluster.port));
@@ -297,7 +328,7 @@ impl GroupReconciler {
             return Verdict::Healthy;
         }
         if !provisioner.running(process) {
-            return Verdict::Failed("its process is gone");
+            return Verdict::Gone("its process is gone");
         }
         let silent = self
             .watched
@@ -305,7 +336,7 @@ impl GroupReconciler {
             .get(&group.id)
             .map_or(Duration::ZERO, |w| w.last_answer.elapsed());
         if silent >= DETECTION {
-            Verdict::Failed("it has not answered PING on its address")
+            Verdict::Silent
         } else {
             Verdict::Suspect
         }
@@ -424,7 +455,7 @@ impl GroupReconciler {
             .iter()
             .filter(|m| **m != group.primary_cluster)
             .filter_map(|id| {
-                let m = member(state, id)?;
+                let m = member(state, id).filter(usable_replica)?;
                 let p = m.node.process.as_ref()?;
                 let info = provisioner
                     .redis_command(p, &["INFO", "replication"])
@@ -434,6 +465,85 @@ impl GroupReconciler {
             })
             .max_by_key(|(offset, _)| *offset)
             .map(|(_, m)| m)
+    }
+
+    /// A non-Multi-AZ primary's process is gone: the most current replica becomes the source
+    /// of a rebuild (a primary on its own address only, not on the endpoint), the others follow
+    /// it, and the primary's replacement starts as its replica (`start_as_replica_of`). No
+    /// replica left: the primary restarts empty (the cluster reconciler's doing).
+    fn begin_rebuild(
+        &self,
+        plane: &ControlPlane,
+        provisioner: &dyn Provisioner,
+        state: &State,
+        group: &ReplicationGroup,
+    ) {
+        let Some(source) = self.most_current_replica(provisioner, state, group) else {
+            return;
+        };
+        let Some(p) = source.node.process.as_ref() else {
+            return;
+        };
+        // The primary is dead: promoting the source makes no second primary.
+        if !matches!(provisioner.redis_command(p, &["REPLICAOF", "NO", "ONE"]), Ok(r) if r.starts_with("+OK"))
+        {
+            return;
+        }
+        tracing::warn!(group = %group.id, primary = %group.primary_cluster, from = %source.cluster.id, "the primary is gone; rebuilding it from a replica");
+        self.watched.lock().remove(&group.id);
+        let (id, from) = (group.id.clone(), source.cluster.id.clone());
+        let _ = plane.write(|state, _| {
+            if let Some(g) = state.replication_groups.get_mut(&id) {
+                g.rebuilding_from = Some(from);
+                g.status = group_status::MODIFYING.into();
+            }
+            Ok(())
+        });
+    }
+
+    /// During a rebuild: every member follows the source; once the primary's replacement is in
+    /// sync, the rebuild ends and `converge` gives it the primary role back.
+    fn rebuild(
+        &self,
+        plane: &ControlPlane,
+        provisioner: &dyn Provisioner,
+        state: &State,
+        group: &ReplicationGroup,
+    ) -> bool {
+        let endpoint = format!("{}:{}", group.endpoint, group.port);
+        let source_id = group.rebuilding_from.clone().unwrap_or_default();
+        let Some(source) = member(state, &source_id) else {
+            self.end_rebuild(plane, group);
+            return true;
+        };
+        let mut primary_in_sync = false;
+        for id in group.members.iter().filter(|m| **m != source_id) {
+            let Some(m) = member(state, id) else {
+                continue;
+            };
+            let r = self.make_replica(provisioner, &m, &source, &endpoint);
+            if *id == group.primary_cluster {
+                // Only the replacement can follow the source: the dead process follows nothing.
+                primary_in_sync = r.link_up;
+            }
+        }
+        if let Some(p) = &source.node.process {
+            let _ = provisioner.redis_command(p, &["LISTENER", "REMOVE", &endpoint]);
+        }
+        if primary_in_sync {
+            self.end_rebuild(plane, group);
+        }
+        true
+    }
+
+    fn end_rebuild(&self, plane: &ControlPlane, group: &ReplicationGroup) {
+        let id = group.id.clone();
+        let _ = plane.write(|state, _| {
+            if let Some(g) = state.replication_groups.get_mut(&id) {
+                g.rebuilding_from = None;
+            }
+            Ok(())
+        });
     }
 
     fn converge(

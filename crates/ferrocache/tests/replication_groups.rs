@@ -1038,3 +1038,131 @@ fn a_cut_off_availability_zone_fails_over_and_its_old_primary_comes_back_as_a_re
     wait_value(&back.2, "k99", "v");
     assert_eq!(failover_events(&serve).len(), 1);
 }
+
+/// Polls until every member has `key` = `value` and the group is available.
+fn wait_everywhere(serve: &Serve, id: &str, key: &str, value: &str) -> Value {
+    let g = wait_group_available(serve, id);
+    for m in members(&g) {
+        wait_value(&m.2, key, value);
+    }
+    g
+}
+
+fn events_matching(serve: &Serve, prefix: &str) -> usize {
+    serve.ok(&["describe-events", "--duration", "60"])["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["Message"].as_str())
+        .filter(|m| m.starts_with(prefix))
+        .count()
+}
+
+/// The guide's other scenarios (behaviour.md §4.1, §4.2): without Multi-AZ a dead primary is
+/// rebuilt from a replica's data and stays the primary; failed replicas are replaced and sync;
+/// a primary reboot clears the data and the replicas follow; with Multi-AZ, when everything
+/// fails, everything is recreated empty behind the same primary endpoint.
+#[test]
+fn a_dead_primary_without_multi_az_is_rebuilt_from_a_replica_and_the_other_scenarios() {
+    let serve = Serve::start();
+    serve.ok(&[
+        "create-replication-group",
+        "--replication-group-id",
+        "sc",
+        "--replication-group-description",
+        "scenarios",
+        "--engine",
+        "redis",
+        "--num-cache-clusters",
+        "3",
+        "--cache-node-type",
+        "cache.m3.medium",
+    ]);
+    let g = wait_group_available(&serve, "sc");
+    let pe = primary_endpoint(&g);
+    for i in 0..100 {
+        assert_eq!(redis(&pe, &["SET", &format!("k{i}"), "v"]).unwrap(), "+OK");
+    }
+    wait_everywhere(&serve, "sc", "k99", "v");
+
+    // Without Multi-AZ, the primary dies: rebuilt from a replica, still sc001, data kept.
+    let pid = node_pid(&serve, "sc001");
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_writable(&pe, "after-rebuild");
+    let g = wait_everywhere(&serve, "sc", "after-rebuild", "1");
+    assert_eq!(members(&g)[0].0, "sc001");
+    assert_eq!(members(&g)[0].1, "primary");
+    assert_ne!(node_pid(&serve, "sc001"), pid);
+    for m in members(&g) {
+        assert_eq!(
+            redis(&m.2, &["GET", "k42"]).unwrap(),
+            "v",
+            "{m:?} lost data"
+        );
+    }
+    assert_eq!(events_matching(&serve, "Failover from master node"), 0);
+    assert_eq!(
+        events_matching(&serve, "Finished recovery for cache nodes"),
+        1
+    );
+
+    // Every replica fails: replaced, and they copy the primary.
+    for c in ["sc002", "sc003"] {
+        unsafe { libc::kill(node_pid(&serve, c), libc::SIGKILL) };
+    }
+    assert_eq!(redis(&pe, &["SET", "replicas-gone", "1"]).unwrap(), "+OK");
+    wait_everywhere(&serve, "sc", "replicas-gone", "1");
+    let g = wait_everywhere(&serve, "sc", "k7", "v");
+    assert_eq!(members(&g)[0].1, "primary");
+
+    // A primary reboot: no failover; its data is cleared, and the replicas follow.
+    serve.ok(&[
+        "reboot-cache-cluster",
+        "--cache-cluster-id",
+        "sc001",
+        "--cache-node-ids-to-reboot",
+        "0001",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while serve.cluster("sc001")["CacheClusterStatus"] != "available" {
+        assert!(
+            Instant::now() < deadline,
+            "sc001 never came back from its reboot"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    wait_writable(&pe, "after-reboot");
+    let g = wait_everywhere(&serve, "sc", "after-reboot", "1");
+    assert_eq!(members(&g)[0].0, "sc001");
+    for m in members(&g) {
+        assert_eq!(
+            redis(&m.2, &["GET", "k7"]).unwrap(),
+            "(nil)",
+            "{m:?} kept data"
+        );
+    }
+
+    // With Multi-AZ, everything fails at once: all recreated, empty, same endpoint.
+    serve.ok(&[
+        "modify-replication-group",
+        "--replication-group-id",
+        "sc",
+        "--automatic-failover-enabled",
+        "--apply-immediately",
+    ]);
+    assert_eq!(redis(&pe, &["SET", "before-all", "1"]).unwrap(), "+OK");
+    wait_everywhere(&serve, "sc", "before-all", "1");
+    for c in ["sc001", "sc002", "sc003"] {
+        unsafe { libc::kill(node_pid(&serve, c), libc::SIGKILL) };
+    }
+    wait_writable(&pe, "after-all");
+    let g = wait_everywhere(&serve, "sc", "after-all", "1");
+    assert_eq!(primary_endpoint(&g), pe);
+    for m in members(&g) {
+        assert_eq!(
+            redis(&m.2, &["GET", "before-all"]).unwrap(),
+            "(nil)",
+            "{m:?}"
+        );
+    }
+}

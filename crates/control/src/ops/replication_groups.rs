@@ -378,6 +378,7 @@ impl ControlPlane {
                 automatic_failover,
                 multi_az: input.multi_az_enabled,
                 snapshotting_cluster: None,
+                rebuilding_from: None,
                 endpoint,
                 port,
                 retain_primary: false,
