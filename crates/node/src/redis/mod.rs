@@ -93,7 +93,7 @@ impl Drop for RedisNode {
 /// Builds the engine configuration from the command line.
 pub fn config_from_args(args: &NodeArgs) -> anyhow::Result<Config> {
     let mut config = Config::default();
-    for (name, value) in &args.params {
+    for (name, value) in args.params.iter().filter(|(n, _)| !is_replicaof(n)) {
         config
             .set_initial(name, value)
             .map_err(|e| anyhow::anyhow!("--param {name}={value}: {e}"))?;
@@ -112,6 +112,43 @@ pub fn config_from_args(args: &NodeArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// redis.conf's `replicaof <host> <port>` (alias `slaveof`): not a CONFIG SET parameter, a
+/// role the node takes before it listens.
+fn is_replicaof(name: &str) -> bool {
+    name.eq_ignore_ascii_case("replicaof") || name.eq_ignore_ascii_case("slaveof")
+}
+
+/// `--param replicaof="<host> <port>"`: the node is a replica from its first accepted
+/// connection, so a replaced replica never serves writes as an empty primary (issue 6).
+fn start_as_replica(engine: &Engine, args: &NodeArgs) -> anyhow::Result<()> {
+    let Some((_, target)) = args.params.iter().rev().find(|(n, _)| is_replicaof(n)) else {
+        return Ok(());
+    };
+    let (host, port) = target
+        .split_once(' ')
+        .with_context(|| format!("--param replicaof={target}: expected \"<host> <port>\""))?;
+    let info = ConnInfo {
+        addr: "/control:0".into(),
+        laddr: "/control:0".into(),
+        fd: -1,
+    };
+    let id = engine.connect(
+        ClientKind::Control,
+        info,
+        Arc::new(engine_redis::client::NullOutbox),
+    );
+    let mut cmds = VecDeque::from([Argv::from_slices(&["REPLICAOF", host, port.trim()])]);
+    let mut out = Vec::new();
+    let _ = engine.run(id, &mut cmds, &mut out);
+    engine.disconnect(id);
+    anyhow::ensure!(
+        out.starts_with(b"+OK"),
+        "--param replicaof={target}: {}",
+        String::from_utf8_lossy(&out).trim_end()
+    );
+    Ok(())
+}
+
 /// Starts a node and returns once its listeners are bound (port 0 picks a free port).
 pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     engine_redis::alloc::mark_installed();
@@ -120,6 +157,7 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     // The RDB file or the AOF of `--dir`; a corrupt one stops the start.
     engine_redis::persistence::load_at_start(&mut engine.lock())
         .map_err(|e| anyhow::anyhow!("loading data: {e}"))?;
+    start_as_replica(&engine, &args)?;
     let threads = args.threads();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
