@@ -787,6 +787,42 @@ xrange str - +
 "#;
 
 const MISC: &str = r#"
+command getkeys mset a b c d e f
+command getkeys get k
+command getkeys eval "return 1" 3 k1 k2 k3 a1 a2
+command getkeys eval "return 1" 0 a1
+command getkeys eval "return 1" 5 k1
+command getkeys evalsha abc -1
+command getkeys zunionstore dst 2 z1 z2 weights 1 2
+command getkeys zunion 2 z1 z2 withscores
+command getkeys zinter 0 z1
+command getkeys sintercard 2 s1 s2 limit 3
+command getkeys lmpop 2 l1 l2 left count 2
+command getkeys blmpop 0 2 l1 l2 right
+command getkeys xread count 2 streams s1 s2 0 0
+command getkeys xreadgroup group g c streams s1 >
+command getkeys xread count 2
+command getkeys sort k by w* get # limit 0 2 store out
+command getkeys sort_ro k
+command getkeys georadius g 0 0 1 km store dest
+command getkeys migrate 127.0.0.1 6379 "" 0 100 copy keys a b
+command getkeys migrate 127.0.0.1 6379 k 0 100
+command getkeys object encoding k
+command getkeys eval "return 1" x k1
+command getkeys migrate 127.0.0.1 6379 "" 0 100
+command getkeys migrate 127.0.0.1 6379 "" 0 100 keys
+command getkeys xread streams s1 s2 s3
+command getkeys sort k limit 0 1 store out
+command getkeys georadiusbymember g m 1 km storedist d2
+command getkeys georadius_ro g 0 0 1 km
+command getkeys lmpop 0 left
+command getkeys lmpop 5 l1 left
+command getkeys zunionstore d 0 z
+command getkeys ping
+command getkeys ping a b c
+command getkeys get
+command getkeys
+command getkeys nosuchcommand k
 ping
 ping hello
 ping a b

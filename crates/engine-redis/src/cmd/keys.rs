@@ -8,6 +8,128 @@ use crate::types::Kind;
 use crate::util::{eq_ignore_case, glob_match, parse_i64, parse_u64};
 use resp::request::Argv;
 
+/// What COMMAND GETKEYS finds in a command line, as Redis 7.0's key specs find it.
+#[derive(Debug, PartialEq)]
+pub enum GetKeys {
+    Keys(Vec<usize>),
+    /// The command takes no keys at all.
+    NoKeys,
+    /// The arguments do not say where the keys are (a bad numkeys, no STREAMS, ...).
+    Invalid,
+}
+
+/// Key argument positions of `argv` (a whole command line, arity already checked): the
+/// commands whose keys follow a count (`numkeys`) or a keyword (STREAMS, STORE, KEYS), then
+/// the table's first/last/step for every other.
+pub fn getkeys(spec: &CommandSpec, argv: &Argv) -> GetKeys {
+    let n = argv.len();
+    // Keys counted by a numkeys argument at `at`, following it; `before` keys come first.
+    let counted = |at: usize, before: &[usize], zero_ok: bool| -> GetKeys {
+        let Some(k) = argv.get(at).and_then(parse_i64) else {
+            return GetKeys::Invalid;
+        };
+        if k < 0 || (k == 0 && !zero_ok) || at + 1 + k as usize > n {
+            return GetKeys::Invalid;
+        }
+        let mut v = before.to_vec();
+        v.extend(at + 1..at + 1 + k as usize);
+        GetKeys::Keys(v)
+    };
+    let after_keyword = |from: usize, words: &[&str]| -> Option<usize> {
+        (from..n).find(|&i| words.iter().any(|w| eq_ignore_case(&argv[i], w)))
+    };
+    match spec.name {
+        // Scripts may run without keys (NO_MANDATORY_KEYS): whatever the count says, the
+        // answer is a list, empty when the count is unusable.
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" => {
+            match counted(2, &[], true) {
+                GetKeys::Invalid => GetKeys::Keys(Vec::new()),
+                keys => keys,
+            }
+        }
+        "zunionstore" | "zinterstore" | "zdiffstore" => counted(2, &[1], false),
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => {
+            counted(1, &[], false)
+        }
+        "blmpop" | "bzmpop" => counted(2, &[], false),
+        "xread" | "xreadgroup" => {
+            let from = if spec.name == "xread" { 1 } else { 4 };
+            match after_keyword(from, &["streams"]) {
+                // At least one key and its ID after STREAMS.
+                Some(s) if n > s + 2 => GetKeys::Keys((s + 1..s + 1 + (n - s - 1) / 2).collect()),
+                _ => GetKeys::Invalid,
+            }
+        }
+        "sort" => {
+            let mut v = vec![1];
+            let mut i = 2;
+            while i < n {
+                if eq_ignore_case(&argv[i], "limit") {
+                    i += 3;
+                } else if eq_ignore_case(&argv[i], "get") || eq_ignore_case(&argv[i], "by") {
+                    i += 2;
+                } else if eq_ignore_case(&argv[i], "store") && i + 1 < n {
+                    v.push(i + 1);
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            GetKeys::Keys(v)
+        }
+        "georadius" | "georadiusbymember" => {
+            let mut v = vec![1];
+            if let Some(i) = after_keyword(4, &["store", "storedist"]).filter(|i| i + 1 < n) {
+                v.push(i + 1);
+            }
+            GetKeys::Keys(v)
+        }
+        "migrate" => {
+            // MIGRATE host port "" db timeout ... KEYS k1 k2: the keys follow KEYS; without
+            // any, the key argument itself (even empty) is the key.
+            match after_keyword(6, &["keys"]) {
+                Some(k) if argv[3].is_empty() && k + 1 < n => GetKeys::Keys((k + 1..n).collect()),
+                _ => GetKeys::Keys(vec![3]),
+            }
+        }
+        _ if !has_keys(spec) => GetKeys::NoKeys,
+        _ => GetKeys::Keys(key_positions(spec, argv)),
+    }
+}
+
+/// Commands whose keys [`getkeys`] finds by a count or a keyword rather than by position.
+const KEYS_BY_RULE: &[&str] = &[
+    "eval",
+    "evalsha",
+    "eval_ro",
+    "evalsha_ro",
+    "fcall",
+    "fcall_ro",
+    "zunionstore",
+    "zinterstore",
+    "zdiffstore",
+    "zunion",
+    "zinter",
+    "zdiff",
+    "zintercard",
+    "sintercard",
+    "lmpop",
+    "zmpop",
+    "blmpop",
+    "bzmpop",
+    "xread",
+    "xreadgroup",
+    "sort",
+    "georadius",
+    "georadiusbymember",
+    "migrate",
+];
+
+/// Whether the command takes key arguments at all (whatever its arguments).
+pub fn has_keys(spec: &CommandSpec) -> bool {
+    spec.first_key != 0 || KEYS_BY_RULE.contains(&spec.name)
+}
+
 pub fn key_positions(spec: &CommandSpec, argv: &Argv) -> Vec<usize> {
     if spec.first_key == 0 {
         return Vec::new();

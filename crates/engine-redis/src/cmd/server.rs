@@ -1203,19 +1203,25 @@ pub fn command(ctx: &mut Ctx) -> CmdResult {
                 ctx.out.bulk(n.as_bytes());
             }
         }
-        "getkeys" if a.len() >= 3 => {
+        "getkeys" if a.len() >= 4 => {
             let sub = Argv::from_slices(&a.iter().skip(2).collect::<Vec<_>>());
             let Some(spec) = lookup(&sub[0]) else {
                 return err("ERR Invalid command specified");
             };
+            if !super::keys::has_keys(spec) {
+                return err("ERR The command has no key arguments");
+            }
             let argc = sub.len() as i32;
             if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
                 return err("ERR Invalid number of arguments specified for command");
             }
-            let keys = spec.key_positions(&sub);
-            if keys.is_empty() {
-                return err("ERR The command has no key arguments");
-            }
+            let keys = match super::keys::getkeys(spec, &sub) {
+                super::keys::GetKeys::Keys(k) => k,
+                super::keys::GetKeys::NoKeys => return err("ERR The command has no key arguments"),
+                super::keys::GetKeys::Invalid => {
+                    return err("ERR Invalid arguments specified for command")
+                }
+            };
             ctx.out.array(keys.len());
             for k in keys {
                 ctx.out.bulk(&sub[k]);
@@ -1237,7 +1243,7 @@ pub fn command(ctx: &mut Ctx) -> CmdResult {
                 ctx.out.simple(l);
             }
         }
-        "count" => return Err(super::sub_arity(ctx)),
+        "count" | "getkeys" => return Err(super::sub_arity(ctx)),
         _ => return Err(unknown_subcommand(ctx)),
     }
     Ok(())
