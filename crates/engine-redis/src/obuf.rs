@@ -6,6 +6,7 @@
 //! is seen under).
 //!
 //! ```text
+//!  a batch of commands whose replies pass the hard limit ─▶ rest of the batch not run, close
 //!  output queued for a client (pub/sub message, MONITOR line, replication stream)
 //!       └─▶ enforce(client)                      ─┐
 //!  cron (every tick): every client                ├─▶ over? mark it, OutMsg::Close, drop
@@ -144,6 +145,23 @@ fn limit_reached(srv: &mut Server, c: &mut Client, now_secs: i64) -> bool {
     }
     c.obuf_closed = true;
     c.outbox.send(OutMsg::Close);
+    true
+}
+
+/// Whether a client running a batch of commands is already over its hard limit with
+/// `unwritten` bytes of replies not yet handed to its connection; it is then marked closed.
+/// (The soft limit needs time to pass: the cron sees to it.)
+pub fn batch_over_hard_limit(srv: &Server, c: &mut Client, unwritten: usize) -> bool {
+    let class = class_of(c);
+    if class == REPLICA {
+        // A replica's outbox also carries its RDB; `enforce` knows what to count.
+        return false;
+    }
+    let hard = srv.config.output_limits[class].hard;
+    if hard == 0 || ((c.outbox.pending_bytes() + unwritten) as u64) < hard {
+        return false;
+    }
+    c.obuf_closed = true;
     true
 }
 

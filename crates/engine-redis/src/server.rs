@@ -411,6 +411,14 @@ impl Engine {
                 };
                 break;
             }
+            // Over its hard output limit, the client is dropped and the rest of its batch
+            // is not run (client-output-buffer-limit).
+            if crate::obuf::batch_over_hard_limit(&s, &mut client, rb.len()) {
+                cmds.clear();
+                rb.buf.clear();
+                outcome = RunOutcome::Close;
+                break;
+            }
         }
         if client.close_after_reply {
             outcome = RunOutcome::Close;

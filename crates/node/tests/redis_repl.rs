@@ -216,6 +216,10 @@ fn write_dataset(addr: SocketAddr, tag: &str) {
         ]);
         c.cmd(&["XGROUP", "CREATECONSUMER", &stream, "g", "bob"]);
         c.cmd(&["XTRIM", &stream, "MAXLEN", "240"]);
+        // Redis propagates this as an exact trim with its LIMIT left in.
+        c.cmd(&[
+            "XADD", &stream, "MAXLEN", "~", "100", "LIMIT", "100", "*", "n", "x",
+        ]);
         c.cmd(&["INCR", &format!("{tag}:int")]);
         c.cmd(&["DEL", &format!("{tag}:s:0")]);
     }

@@ -90,7 +90,13 @@ fn parse_trim(ctx: &Ctx, mut i: usize, spec: &mut TrimSpec) -> Result<usize, Err
     Ok(i)
 }
 
-fn check_limit(spec: &TrimSpec) -> CmdResult {
+/// LIMIT needs `~` from clients; from our primary or the AOF it comes with the exact trim a
+/// Redis primary rewrote an approximate one into, and is ignored (as Redis's replicas do).
+fn check_limit(ctx: &Ctx, spec: &mut TrimSpec) -> CmdResult {
+    if ctx.client.repl_role == Some("master") || ctx.srv.persist.loading {
+        spec.limit = None;
+        return Ok(());
+    }
     if spec.limit.is_some() && !spec.approx {
         return err("ERR syntax error, LIMIT cannot be used without the special ~ option");
     }
@@ -120,7 +126,7 @@ pub fn xadd(ctx: &mut Ctx) -> CmdResult {
             break;
         }
     }
-    check_limit(&trim)?;
+    check_limit(ctx, &mut trim)?;
     let id_arg = &a[i];
     let fields_at = i + 1;
     if fields_at >= a.len() || !(a.len() - fields_at).is_multiple_of(2) {
@@ -296,7 +302,7 @@ pub fn xtrim(ctx: &mut Ctx) -> CmdResult {
     if next != a.len() {
         return err(SYNTAX);
     }
-    check_limit(&trim)?;
+    check_limit(ctx, &mut trim)?;
     let db = ctx.db();
     let n = match ctx.srv.ks.get_stream_mut(db, &a[1])? {
         Some(s) => {
