@@ -47,14 +47,18 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a silent primary gets to accept its demotion on its control socket before it is
 /// killed instead.
 const FENCE_TIMEOUT: Duration = Duration::from_millis(500);
-/// How often the group thread looks.
+/// How often the group thread looks (the watch's PING).
 const WATCH_TICK: Duration = Duration::from_millis(100);
+/// How often a group that has converged is checked again (INFO and LISTENER on every member).
+const QUIET_CONVERGE: Duration = Duration::from_millis(500);
 
 /// What the group reconciler remembers between passes.
 #[derive(Default)]
 pub struct GroupReconciler {
     /// Per group: the primary being watched.
     watched: Mutex<HashMap<String, Watch>>,
+    /// Per converged group: no converging again before this.
+    quiet_until: Mutex<HashMap<String, Instant>>,
     /// One pass at a time.
     running: Mutex<()>,
 }
@@ -204,6 +208,9 @@ impl GroupReconciler {
         self.watched
             .lock()
             .retain(|g, _| state.replication_groups.contains_key(g));
+        self.quiet_until
+            .lock()
+            .retain(|g, _| state.replication_groups.contains_key(g));
         busy
     }
 
@@ -258,7 +265,24 @@ impl GroupReconciler {
             return self.rebuild(plane, provisioner, state, group);
         }
         match self.watch(provisioner, state, group) {
-            Verdict::Healthy => self.converge(plane, provisioner, state, group),
+            Verdict::Healthy => {
+                let now = Instant::now();
+                let mut quiet = self.quiet_until.lock();
+                if group.status == group_status::AVAILABLE
+                    && quiet.get(&group.id).is_some_and(|t| now < *t)
+                {
+                    return false;
+                }
+                quiet.remove(&group.id);
+                drop(quiet);
+                let busy = self.converge(plane, provisioner, state, group);
+                if !busy {
+                    self.quiet_until
+                        .lock()
+                        .insert(group.id.clone(), now + QUIET_CONVERGE);
+                }
+                busy
+            }
             Verdict::Suspect => true,
             Verdict::Gone(why) if group.automatic_failover => {
                 self.fail_over(plane, provisioner, state, group, why);

@@ -904,13 +904,9 @@ pub fn dispatch(plane: &ControlPlane, op: Operation) -> Result<Output, Fault> {
         }
         // Snapshots (issue 5).
         Operation::DescribeSnapshots(i) => {
-            if let Some(rg) = i.replication_group_id {
-                return Err(Fault::replication_group_not_found(format!(
-                    "Replication group {rg} not found."
-                )));
-            }
             let (list, marker) = plane.describe_snapshots(&SnapshotFilter {
                 cache_cluster_id: i.cache_cluster_id,
+                replication_group_id: i.replication_group_id,
                 snapshot_name: i.snapshot_name,
                 snapshot_source: i.snapshot_source,
                 show_node_group_config: i.show_node_group_config.unwrap_or(false),

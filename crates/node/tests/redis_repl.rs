@@ -442,3 +442,30 @@ fn managed_replication_via_control_socket_and_timestamp_key() {
         "{value}"
     );
 }
+
+/// `--param replicaof="<host> <port>"` (redis.conf's `replicaof`, issue 6): the node is a
+/// replica from its first connection, refuses writes, and syncs; a malformed one stops the start.
+#[test]
+fn a_node_started_with_replicaof_is_a_replica_from_the_start() {
+    let primary = start_ours(&[]);
+    let mut p = Client::connect(primary.addr());
+    assert_eq!(p.cmd(&["SET", "k", "v"]), simple("OK"));
+    let target = format!("127.0.0.1 {}", primary.addr().port());
+    let replica = start_ours(&["--param", &format!("replicaof={target}")]);
+    let mut r = Client::connect(replica.addr());
+    let role = r.cmd(&["ROLE"]);
+    assert!(text(&role).starts_with("[slave,127.0.0.1,"), "{role:?}");
+    let refused = r.cmd(&["SET", "x", "1"]);
+    assert!(
+        matches!(&refused, Frame::Error(e) if e.starts_with(b"READONLY")),
+        "{refused:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while r.cmd(&["GET", "k"]) != bulk("v") {
+        assert!(Instant::now() < deadline, "the replica never synced");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut args = node_args(&["--param", "replicaof=nohostport"]);
+    args.dir = scratch_dir();
+    assert!(node::redis::start(args).is_err());
+}

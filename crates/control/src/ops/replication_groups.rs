@@ -827,6 +827,17 @@ mod tests {
         assert_eq!(v.group.snapshotting_cluster.as_deref(), Some("g003"));
         let s = p.create_group_snapshot("g", "s2", &[]).unwrap();
         assert_eq!(s.snapshot.cluster.id, "g003");
+        let filter = |g: &str| crate::ops::snapshots::SnapshotFilter {
+            replication_group_id: Some(g.into()),
+            ..Default::default()
+        };
+        let (listed, _) = p.describe_snapshots(&filter("G")).unwrap();
+        let names: Vec<&str> = listed.iter().map(|v| v.snapshot.name.as_str()).collect();
+        assert_eq!(names, ["s1", "s2"]);
+        assert_eq!(
+            p.describe_snapshots(&filter("nosuch")).unwrap_err().code,
+            "ReplicationGroupNotFoundFault"
+        );
         assert_eq!(
             p.create_group_snapshot("nosuch", "s3", &[])
                 .unwrap_err()

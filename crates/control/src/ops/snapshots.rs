@@ -44,6 +44,8 @@ fn view(settings: &Settings, s: &Snapshot) -> SnapshotView {
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotFilter {
     pub cache_cluster_id: Option<String>,
+    /// Snapshots of the group's member clusters (issue 6).
+    pub replication_group_id: Option<String>,
     pub snapshot_name: Option<String>,
     /// `user` (manual) or `system` (automatic).
     pub snapshot_source: Option<String>,
@@ -614,11 +616,20 @@ impl ControlPlane {
         };
         self.read(|state, settings| {
             let cluster = f.cache_cluster_id.as_deref().map(str::to_ascii_lowercase);
+            let group = f
+                .replication_group_id
+                .as_deref()
+                .map(str::to_ascii_lowercase);
             let list: Vec<SnapshotView> = state
                 .snapshots
                 .values()
                 .filter(|s| f.snapshot_name.as_deref().is_none_or(|n| s.name == n))
                 .filter(|s| cluster.as_deref().is_none_or(|c| s.cluster.id == c))
+                .filter(|s| {
+                    group
+                        .as_deref()
+                        .is_none_or(|g| s.cluster.replication_group_id.as_deref() == Some(g))
+                })
                 .filter(|s| source.is_none_or(|src| s.source == src))
                 .map(|s| SnapshotView {
                     show_node_group_config: f.show_node_group_config,
@@ -628,6 +639,13 @@ impl ControlPlane {
             if list.is_empty() {
                 if let Some(n) = &f.snapshot_name {
                     return Err(not_found(n));
+                }
+                if let Some(g) = &group {
+                    if !state.replication_groups.contains_key(g) {
+                        return Err(Fault::replication_group_not_found(format!(
+                            "Replication group {g} not found."
+                        )));
+                    }
                 }
                 if let Some(c) = &cluster {
                     if !state.clusters.contains_key(c) {
