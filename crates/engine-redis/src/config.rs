@@ -133,6 +133,8 @@ static PARAMS: &[Param] = &[
     ),
     p("appendfilename", Kind::Str, "appendonly.aof"),
     p("aof-load-truncated", Kind::Bool, "yes"),
+    p("auto-aof-rewrite-percentage", I, "100"),
+    p("auto-aof-rewrite-min-size", Kind::Memory, "67108864"),
     // ferrocache's own: a managed primary writes ElastiCacheMasterReplicationTimestamp
     // (`replication::write_timestamp`); off by default so data sets stay what clients wrote.
     p("elasticache-master-replication-timestamp", Kind::Bool, "no"),

@@ -417,6 +417,17 @@ fn spawn_child(args: &[&str]) -> Option<ChildNode> {
 
 #[test]
 fn aof_always_kill_9_loses_nothing_acknowledged() {
+    kill_9_under_writes(false);
+}
+
+/// The same with rewrites running back to back, the kill landing during one: the file left
+/// (the old one or the renamed new one) still holds every acknowledged write.
+#[test]
+fn aof_kill_9_during_a_rewrite_loses_nothing_acknowledged() {
+    kill_9_under_writes(true);
+}
+
+fn kill_9_under_writes(rewrites: bool) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
     let args = [
@@ -426,6 +437,9 @@ fn aof_always_kill_9_loses_nothing_acknowledged() {
         "appendonly=yes",
         "--param",
         "appendfsync=always",
+        // Rewrites are started by hand below (auto rewrites are covered elsewhere).
+        "--param",
+        "auto-aof-rewrite-percentage=0",
     ];
     let node = spawn_child(&args).expect("child node starts");
     let addr = node.addr;
@@ -470,6 +484,21 @@ fn aof_always_kill_9_loses_nothing_acknowledged() {
         }));
     }
     std::thread::sleep(Duration::from_millis(1500));
+    if rewrites {
+        // Rewrite again and again; kill once one has completed and another is running.
+        let mut c = Client::connect(addr);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            assert!(Instant::now() < deadline, "no rewrite seen running");
+            let _ = c.cmd(&["BGREWRITEAOF"]);
+            if info_u64(&mut c, "persistence", "aof_rewrites") >= 1
+                && info(&mut c, "aof_rewrite_in_progress") == "1"
+            {
+                break;
+            }
+        }
+        assert_eq!(info(&mut c, "aof_last_bgrewrite_status"), "ok");
+    }
     let mut node = node;
     unsafe {
         libc::kill(node.child.id() as i32, libc::SIGKILL);
@@ -741,4 +770,213 @@ fn flushall_and_swapdb_during_bgsave_keep_the_start_image() {
         );
     }
     eprintln!("the changes landed while the snapshot ran: {during}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// AOF rewrite
+
+fn wait_rewrite(c: &mut Client, rewrites: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while info(c, "aof_rewrite_in_progress") != "0"
+        || info(c, "aof_rewrite_scheduled") != "0"
+        || info_u64(c, "persistence", "aof_rewrites") < rewrites
+    {
+        assert!(Instant::now() < deadline, "the AOF rewrite did not finish");
+        assert_eq!(info(c, "aof_last_bgrewrite_status"), "ok");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(info(c, "aof_last_bgrewrite_status"), "ok");
+}
+
+/// Every key of DBs 0 and 1 with its type, contents (collections in a fixed order) and whether
+/// it has a TTL.
+fn dataset(c: &mut Client) -> Vec<(u8, String, String)> {
+    let mut out = Vec::new();
+    for db in 0..2u8 {
+        c.cmd(&["SELECT", &db.to_string()]);
+        let keys = match c.cmd(&["KEYS", "*"]) {
+            Frame::Array(k) => k,
+            f => panic!("{f:?}"),
+        };
+        for k in keys {
+            let Frame::Bulk(k) = k else { panic!() };
+            let k = String::from_utf8(k).unwrap();
+            let ty = match c.cmd(&["TYPE", &k]) {
+                Frame::Simple(t) => String::from_utf8(t).unwrap(),
+                f => panic!("{f:?}"),
+            };
+            let mut v = match ty.as_str() {
+                "string" => format!("{:?}", c.cmd(&["GET", &k])),
+                "list" => format!("{:?}", c.cmd(&["LRANGE", &k, "0", "-1"])),
+                "zset" => format!("{:?}", c.cmd(&["ZRANGE", &k, "0", "-1", "WITHSCORES"])),
+                "hash" | "set" => {
+                    let cmd = if ty == "hash" { "HGETALL" } else { "SMEMBERS" };
+                    let Frame::Array(mut items) = c.cmd(&[cmd, &k]) else {
+                        panic!()
+                    };
+                    let mut items: Vec<String> = if ty == "hash" {
+                        items
+                            .chunks(2)
+                            .map(|p| format!("{:?}={:?}", p[0], p[1]))
+                            .collect()
+                    } else {
+                        items.drain(..).map(|f| format!("{f:?}")).collect()
+                    };
+                    items.sort();
+                    items.join(",")
+                }
+                t => panic!("unexpected type {t}"),
+            };
+            let ttl = matches!(c.cmd(&["PTTL", &k]), Frame::Int(t) if t > 0);
+            v.push_str(if ttl { " ttl" } else { "" });
+            out.push((db, k, format!("{ty}:{v}")));
+        }
+    }
+    c.cmd(&["SELECT", "0"]);
+    out.sort();
+    out
+}
+
+/// Many overwrites of the same keys, then BGREWRITEAOF while writers keep going: the file
+/// shrinks, and after a restart on the same directory every key is what it was (the writes
+/// made during the rewrite included); redis-server 7.0 and redis-check-aof accept the file.
+#[test]
+fn aof_rewrite_shrinks_the_file_and_keeps_concurrent_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let args = [
+        "--dir",
+        &d,
+        "--param",
+        "appendonly=yes",
+        "--param",
+        "auto-aof-rewrite-percentage=0",
+    ];
+    let node = start_ours(&args);
+    let addr = node.addr();
+    let mut c = Client::connect(addr);
+    // 3000 keys written 8 times each, pipelined.
+    for round in 0..8 {
+        let mut req = Vec::new();
+        for i in 0..3000 {
+            req.extend(Client::encode(&[
+                "SET",
+                &format!("k:{i}"),
+                &format!("v{round}:{i}"),
+            ]));
+        }
+        c.send_raw(&req);
+        for _ in 0..3000 {
+            assert_eq!(c.read(), simple("OK"));
+        }
+    }
+    c.cmd(&["SELECT", "1"]);
+    c.cmd(&["RPUSH", "list", "a", "b", "c"]);
+    c.cmd(&["HSET", "h", "f1", "v1", "f2", "v2"]);
+    c.cmd(&["ZADD", "z", "1.5", "m1", "2", "m2"]);
+    c.cmd(&["SADD", "s", "x", "y"]);
+    c.cmd(&["SET", "t", "v", "EX", "100000"]);
+    c.cmd(&["SELECT", "0"]);
+    let before = info_u64(&mut c, "persistence", "aof_current_size");
+    assert_eq!(info(&mut c, "aof_rewrites"), "0");
+
+    // Writers overwrite, create, delete and expire keys in both DBs while the rewrite runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr);
+                let mut n = 0u64;
+                while !stop.load(Ordering::SeqCst) && n < 200_000 {
+                    let i = n % 3000;
+                    c.cmd(&["SET", &format!("k:{i}"), &format!("w{w}:{n}")]);
+                    c.cmd(&["INCR", &format!("ctr:{w}")]);
+                    c.cmd(&["SELECT", "1"]);
+                    c.cmd(&["RPUSH", &format!("wl:{w}"), &n.to_string()]);
+                    c.cmd(&["SELECT", "0"]);
+                    if n.is_multiple_of(7) {
+                        c.cmd(&["DEL", &format!("k:{}", (i * 13) % 3000)]);
+                    }
+                    if n.is_multiple_of(11) {
+                        c.cmd(&["PEXPIRE", &format!("k:{i}"), "1000000"]);
+                    }
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        c.cmd(&["BGREWRITEAOF"]),
+        simple("Background append only file rewriting started")
+    );
+    // A second one while it runs is refused, as redis does.
+    let second = c.cmd(&["BGREWRITEAOF"]);
+    assert!(
+        second
+            == Frame::Error(
+                b"ERR Background append only file rewriting already in progress".to_vec()
+            )
+            || info(&mut c, "aof_rewrites") == "1",
+        "{second:?}"
+    );
+    wait_rewrite(&mut c, 1);
+    // Writes after the switch go to the new file.
+    std::thread::sleep(Duration::from_millis(100));
+    stop.store(true, Ordering::SeqCst);
+    let ops: u64 = writers.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(ops > 0);
+    let after = info_u64(&mut c, "persistence", "aof_current_size");
+    let base = info_u64(&mut c, "persistence", "aof_base_size");
+    assert!(base > 0 && base <= after, "base {base}, size {after}");
+    assert!(
+        after < before / 2,
+        "the rewrite did not shrink the file: {before} -> {after}"
+    );
+    let expect = dataset(&mut c);
+    assert!(expect.len() > 2000, "{} keys", expect.len());
+    drop(c);
+    node.shutdown();
+
+    let file = dir.path().join("appendonly.aof");
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"REDIS"), "an RDB preamble");
+    assert!(
+        !std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("temp-")),
+        "no temporary file left"
+    );
+
+    let node = start_ours(&args);
+    let mut c = Client::connect(node.addr());
+    assert_eq!(
+        dataset(&mut c),
+        expect,
+        "after a restart on the rewritten file"
+    );
+    drop(c);
+    drop(node);
+
+    // redis-server 7.0 reads the same file (it upgrades a single-file AOF to its manifest).
+    let check = Command::new("redis-check-aof").arg(&file).output().unwrap();
+    let said = String::from_utf8_lossy(&check.stdout).to_string();
+    assert!(
+        check.status.success() && said.contains("is valid"),
+        "{said}"
+    );
+    let rdir = tempfile::tempdir().unwrap();
+    std::fs::copy(&file, rdir.path().join("appendonly.aof")).unwrap();
+    let real = start_real(&[
+        "--dir",
+        rdir.path().to_str().unwrap(),
+        "--appendonly",
+        "yes",
+    ]);
+    let mut r = Client::connect(real.addr);
+    assert_eq!(dataset(&mut r), expect, "redis-server 7.0 loading our file");
 }

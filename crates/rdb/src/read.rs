@@ -298,6 +298,12 @@ impl<R: Read> Reader<R> {
         })
     }
 
+    /// Bytes taken from the source but not decoded yet (read ahead into the buffer): where
+    /// the RDB stream ended, for a stream followed by other data (an AOF's RDB preamble).
+    pub fn read_ahead(&self) -> usize {
+        self.d.r.inner.buffer().len()
+    }
+
     pub fn version(&self) -> u32 {
         self.version
     }

@@ -1346,8 +1346,8 @@ pub fn save(ctx: &mut Ctx) -> CmdResult {
     crate::persistence::save_command(ctx)
 }
 
-pub fn bgrewriteaof(_ctx: &mut Ctx) -> CmdResult {
-    err("ERR the append-only file is not available on this node yet")
+pub fn bgrewriteaof(ctx: &mut Ctx) -> CmdResult {
+    crate::persistence::aof::bgrewriteaof_command(ctx)
 }
 
 pub fn shutdown(ctx: &mut Ctx) -> CmdResult {

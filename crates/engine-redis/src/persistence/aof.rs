@@ -14,10 +14,30 @@
 //! command, as Redis does, and a transaction left open by the cut is dropped with it; with `no`
 //! the node refuses to start.
 //!
-//! The file is the single-file layout of Redis before 7.0 (no manifest, no RDB preamble);
-//! BGREWRITEAOF is not implemented.
+//! The file is the single-file layout of Redis before 7.0 (no manifest), which redis-server
+//! 7.0 still loads (it upgrades it to its manifest layout) and `redis-check-aof` checks.
+//!
+//! ## Rewrite (BGREWRITEAOF, and automatically per `auto-aof-rewrite-percentage/min-size`)
+//!
+//! ```text
+//!   start (lock)    write out the batch buffer; the snapshot walk starts (`super::snapshot`,
+//!                   a point-in-time copy, no fork); `Aof::rewrite` starts collecting a copy of
+//!                   every byte appended to the file from now on (the "diff")
+//!   walk thread     the copy is encoded as RDB into temp-rewriteaof-<pid>.aof: the new base,
+//!                   an RDB preamble as `aof-use-rdb-preamble yes` (Redis's default) writes it
+//!   end (no lock)   the diff so far is appended to the temp file, fsync
+//!   end (lock)      the rest of the diff, fsync, rename over the AOF, fsync the directory;
+//!                   the node appends to the new file from here
+//! ```
+//!
+//! Until the rename the old file receives every write as before, so a crash at any moment
+//! leaves either the old file or the new one, each complete (with `appendfsync always`, each
+//! holding every acknowledged write). The loader reads both forms: a file starting with
+//! `REDIS` is an RDB preamble followed by commands.
 
 use super::propagate::{encode_stream, Propagated};
+use super::snapshot::SharedBuf;
+use super::Consumer;
 use crate::client::{ClientKind, ConnInfo, NullOutbox};
 use crate::server::Server;
 use resp::request::{parse_request, Parsed, RequestLimits};
@@ -46,6 +66,33 @@ pub struct Aof {
     syncing: Arc<AtomicBool>,
     pub last_write_ok: bool,
     pub fsyncs: u64,
+    /// Size of the base (the RDB preamble, or the whole file when it was loaded at start),
+    /// the reference for `auto-aof-rewrite-percentage`.
+    pub base_size: u64,
+    /// During a rewrite: a copy of every byte written to the file since the copy started.
+    rewrite: Option<SharedBuf>,
+}
+
+/// What INFO says about rewrites.
+pub struct RewriteStats {
+    /// BGREWRITEAOF arrived while another snapshot ran: start when it ends.
+    pub scheduled: bool,
+    pub last_ok: bool,
+    pub last_secs: i64,
+    pub done: u64,
+    pub consecutive_failures: u64,
+}
+
+impl Default for RewriteStats {
+    fn default() -> Self {
+        RewriteStats {
+            scheduled: false,
+            last_ok: true,
+            last_secs: -1,
+            done: 0,
+            consecutive_failures: 0,
+        }
+    }
 }
 
 pub fn path(srv: &Server) -> PathBuf {
@@ -79,6 +126,8 @@ pub fn open(srv: &mut Server) -> Result<(), String> {
         syncing: Arc::new(AtomicBool::new(false)),
         last_write_ok: true,
         fsyncs: 0,
+        base_size: size,
+        rewrite: None,
     });
     Ok(())
 }
@@ -153,6 +202,9 @@ pub fn end_batch(srv: &mut Server) {
         a.size += a.buf.len() as u64;
         a.unsynced = true;
     }
+    if let Some(diff) = &a.rewrite {
+        diff.0.lock().extend_from_slice(&a.buf);
+    }
     a.buf.clear();
     if pol == Fsync::Always && ok {
         a.last_write_ok = a.file.sync_data().is_ok();
@@ -195,17 +247,27 @@ pub fn cron(srv: &mut Server) {
     }
 }
 
-/// Replays the file into the keyspace; returns the number of commands run.
+/// Replays the file into the keyspace (its RDB preamble, then the commands); returns the number
+/// of keys loaded plus commands run.
 pub fn replay(srv: &mut Server, p: &Path) -> Result<u64, String> {
     let data = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let (mut n, mut pos) = (0, 0);
+    if data.starts_with(b"REDIS") {
+        let mut rest: &[u8] = &data;
+        let mut reader =
+            rdb::Reader::new(&mut rest).map_err(|e| format!("{}: {e}", p.display()))?;
+        n = super::load_entries(srv, &mut reader)
+            .map_err(|e| format!("{}: RDB preamble: {e}", p.display()))?;
+        let ahead = reader.read_ahead();
+        drop(reader);
+        pos = data.len() - rest.len() - ahead;
+    }
     let limits = RequestLimits {
         max_bulk_len: i64::MAX,
         authenticated: true,
     };
     let mut client = srv.new_client(ClientKind::Fake, ConnInfo::default(), Arc::new(NullOutbox));
     srv.persist.loading = true;
-    let mut pos = 0;
-    let mut n = 0;
     // Where the open transaction started: a cut inside it drops the whole transaction.
     let mut multi_at: Option<usize> = None;
     let mut truncate_at: Option<usize> = None;
@@ -279,13 +341,24 @@ pub fn replay(srv: &mut Server, p: &Path) -> Result<u64, String> {
 pub fn info(srv: &Server, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     let a = srv.persist.aof.as_ref();
     w("aof_enabled", &(a.is_some() as u8));
-    w("aof_rewrite_in_progress", &0);
-    w("aof_rewrite_scheduled", &0);
-    w("aof_last_rewrite_time_sec", &-1);
-    w("aof_current_rewrite_time_sec", &-1);
-    w("aof_last_bgrewrite_status", &"ok");
-    w("aof_rewrites", &0);
-    w("aof_rewrites_consecutive_failures", &0);
+    let st = &srv.persist.rewrite;
+    let running = srv.persist.running.as_ref().filter(|r| r.aof_rewrite);
+    w("aof_rewrite_in_progress", &(running.is_some() as u8));
+    w("aof_rewrite_scheduled", &(st.scheduled as u8));
+    w("aof_last_rewrite_time_sec", &st.last_secs);
+    w(
+        "aof_current_rewrite_time_sec",
+        &running.map_or(-1, |r| r.started.elapsed().as_secs() as i64),
+    );
+    w(
+        "aof_last_bgrewrite_status",
+        &if st.last_ok { "ok" } else { "err" },
+    );
+    w("aof_rewrites", &st.done);
+    w(
+        "aof_rewrites_consecutive_failures",
+        &st.consecutive_failures,
+    );
     w(
         "aof_last_write_status",
         &if a.is_none_or(|a| a.last_write_ok) {
@@ -299,7 +372,7 @@ pub fn info(srv: &Server, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     w("module_fork_last_cow_size", &0);
     if let Some(a) = a {
         w("aof_current_size", &a.size);
-        w("aof_base_size", &0);
+        w("aof_base_size", &a.base_size);
         w("aof_pending_rewrite", &0);
         w("aof_buffer_length", &a.buf.len());
         w(
@@ -307,5 +380,236 @@ pub fn info(srv: &Server, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
             &(a.syncing.load(Ordering::Relaxed) as u8),
         );
         w("aof_delayed_fsync", &0);
+    }
+}
+
+/// BGREWRITEAOF, with the replies and scheduling of redis-server 7.0.
+pub fn bgrewriteaof_command(ctx: &mut crate::cmd::Ctx) -> crate::cmd::CmdResult {
+    let srv = &mut *ctx.srv;
+    if srv.persist.running.as_ref().is_some_and(|r| r.aof_rewrite) {
+        return crate::cmd::err("ERR Background append only file rewriting already in progress");
+    }
+    if srv.persist.running.is_some() || srv.ks.cow.is_some() {
+        srv.persist.rewrite.scheduled = true;
+        ctx.out
+            .simple("Background append only file rewriting scheduled");
+        return Ok(());
+    }
+    if let Err(e) = start_rewrite(srv) {
+        eprintln!("Can't rewrite append only file in background: {e}");
+        return crate::cmd::err(
+            "ERR Can't execute an AOF background rewriting. \
+             Please check the server logs for more information.",
+        );
+    }
+    ctx.out
+        .simple("Background append only file rewriting started");
+    Ok(())
+}
+
+/// Starts a rewrite now (no other walk may be running).
+pub fn start_rewrite(srv: &mut Server) -> Result<(), String> {
+    srv.persist.rewrite.scheduled = false;
+    let target = path(srv);
+    let tmp = target.with_file_name(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+    let f = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    // What the batch buffer holds ran before the copy starts: it belongs to the old file only.
+    end_batch(srv);
+    let diff = srv.persist.aof.as_mut().map(|a| {
+        let d = SharedBuf::default();
+        a.rewrite = Some(d.clone());
+        // The diff must name its DB before its first command.
+        a.selected = None;
+        d
+    });
+    let consumer = Rewrite {
+        tmp: tmp.clone(),
+        target,
+        out: Some(std::io::BufWriter::with_capacity(1 << 20, f)),
+        file: None,
+        diff,
+        base_size: 0,
+        started: Instant::now(),
+    };
+    if let Err(e) = super::spawn_walk(srv, false, true, vec![Box::new(consumer)]) {
+        if let Some(a) = srv.persist.aof.as_mut() {
+            a.rewrite = None;
+        }
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// After a walk ended: the BGREWRITEAOF that waited for it.
+pub fn start_scheduled_rewrite(srv: &mut Server) {
+    if srv.persist.rewrite.scheduled && srv.persist.running.is_none() && srv.ks.cow.is_none() {
+        if let Err(e) = start_rewrite(srv) {
+            eprintln!("Can't rewrite append only file in background: {e}");
+            srv.persist.rewrite.last_ok = false;
+            srv.persist.rewrite.consecutive_failures += 1;
+        }
+    }
+}
+
+/// Cron: a scheduled rewrite, or the automatic one once the file grew by
+/// `auto-aof-rewrite-percentage` over its base and is at least `auto-aof-rewrite-min-size`.
+pub fn rewrite_cron(srv: &mut Server) {
+    if srv.persist.running.is_some() || srv.ks.cow.is_some() {
+        return;
+    }
+    if srv.persist.rewrite.scheduled {
+        start_scheduled_rewrite(srv);
+        return;
+    }
+    let Some(a) = srv.persist.aof.as_ref() else {
+        return;
+    };
+    let perc: u64 = srv
+        .config
+        .value_of("auto-aof-rewrite-percentage")
+        .parse()
+        .unwrap_or(0);
+    let min: u64 = srv
+        .config
+        .value_of("auto-aof-rewrite-min-size")
+        .parse()
+        .unwrap_or(0);
+    if perc == 0 || a.size < min {
+        return;
+    }
+    let base = a.base_size.max(1);
+    let growth = (a.size * 100 / base).saturating_sub(100);
+    // A failing rewrite (full disk) is not retried on every tick: redis waits too.
+    let failures = srv.persist.rewrite.consecutive_failures;
+    if growth >= perc && failures < 3 {
+        if let Err(e) = start_rewrite(srv) {
+            eprintln!("Can't rewrite append only file in background: {e}");
+            srv.persist.rewrite.consecutive_failures += 1;
+        }
+    }
+}
+
+/// The rewrite's consumer of the snapshot walk: the new base, then the diff, then the rename.
+struct Rewrite {
+    tmp: PathBuf,
+    target: PathBuf,
+    out: Option<std::io::BufWriter<std::fs::File>>,
+    /// The file after `finish` (base and most of the diff, fsynced).
+    file: Option<std::fs::File>,
+    /// The diff (None: the AOF was off when the rewrite started; the file is the base alone).
+    diff: Option<SharedBuf>,
+    base_size: u64,
+    started: Instant,
+}
+
+impl Rewrite {
+    /// Moves what the diff holds into the file.
+    fn drain_diff(&mut self) -> std::io::Result<()> {
+        let (Some(f), Some(d)) = (self.file.as_mut(), self.diff.as_ref()) else {
+            return Ok(());
+        };
+        f.write_all(&d.take())
+    }
+
+    /// Under the lock, the AOF unchanged since the start: the last of the diff, then the
+    /// switch to the new file.
+    fn install(&mut self, srv: &mut Server) -> std::io::Result<()> {
+        end_batch(srv);
+        self.drain_diff()?;
+        let f = self
+            .file
+            .take()
+            .ok_or_else(|| std::io::Error::other("no file"))?;
+        f.sync_all()?;
+        let size = f.metadata()?.len();
+        drop(f);
+        std::fs::rename(&self.tmp, &self.target)?;
+        let dir = match self.target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)?.sync_all()?;
+        if let Some(a) = srv.persist.aof.as_mut() {
+            a.file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&self.target)?;
+            a.size = size;
+            a.base_size = self.base_size;
+            a.rewrite = None;
+            a.unsynced = false;
+        }
+        Ok(())
+    }
+}
+
+impl Consumer for Rewrite {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.base_size += bytes.len() as u64;
+        match self.out.as_mut() {
+            Some(o) => o.write_all(bytes),
+            None => Err(std::io::Error::other("file already closed")),
+        }
+    }
+
+    /// Off the lock: the base is complete; add the diff so far and fsync, so that what is
+    /// left for the locked part is small.
+    fn finish(&mut self) -> std::io::Result<()> {
+        let out = self
+            .out
+            .take()
+            .ok_or_else(|| std::io::Error::other("file already closed"))?;
+        self.file = Some(out.into_inner().map_err(|e| e.into_error())?);
+        self.drain_diff()?;
+        if let Some(f) = &self.file {
+            f.sync_data()?;
+        }
+        Ok(())
+    }
+
+    fn abort(&mut self) {
+        self.out = None;
+        self.file = None;
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+
+    fn done(&mut self, srv: &mut Server, ok: bool) {
+        // The AOF the diff was collected for must still be the one in use.
+        let same = match (
+            &self.diff,
+            srv.persist.aof.as_ref().and_then(|a| a.rewrite.as_ref()),
+        ) {
+            (Some(d), Some(cur)) => Arc::ptr_eq(&d.0, &cur.0),
+            (None, None) => srv.persist.aof.is_none(),
+            _ => false,
+        };
+        let ok = ok && same && path(srv) == self.target && {
+            let r = self.install(srv);
+            if let Err(e) = &r {
+                eprintln!("AOF rewrite failed: {e}");
+            }
+            r.is_ok()
+        };
+        if !ok {
+            self.abort();
+            if let Some(a) = srv.persist.aof.as_mut() {
+                if self.diff.as_ref().is_some_and(|d| {
+                    a.rewrite
+                        .as_ref()
+                        .is_some_and(|cur| Arc::ptr_eq(&d.0, &cur.0))
+                }) {
+                    a.rewrite = None;
+                }
+            }
+        }
+        let st = &mut srv.persist.rewrite;
+        st.last_ok = ok;
+        st.last_secs = self.started.elapsed().as_secs() as i64;
+        if ok {
+            st.done += 1;
+            st.consecutive_failures = 0;
+        } else {
+            st.consecutive_failures += 1;
+        }
     }
 }

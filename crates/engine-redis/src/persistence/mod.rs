@@ -7,7 +7,7 @@
 //!                     loop { lock; Cow::step(STEP); take the copied records; unlock;
 //!                            encode them (no lock); hand the bytes to the consumers }
 //!                   consumers: the RDB file (temp file, fsync, rename), replicas doing a full
-//!                   sync (`replication`)
+//!                   sync (`replication`), the AOF rewrite (`aof::Rewrite`)
 //!   start of node   `load_at_start`: the AOF if `appendonly yes` and it exists, else
 //!                   `<dir>/<dbfilename>`
 //! ```
@@ -75,6 +75,8 @@ pub struct Persistence {
     /// Keys loaded at start and from where.
     pub loaded: Option<(String, u64)>,
     pub aof: Option<aof::Aof>,
+    /// BGREWRITEAOF state and history (INFO `aof_rewrite*`).
+    pub rewrite: aof::RewriteStats,
     /// Replaying the AOF: commands are not appended again.
     pub loading: bool,
     /// Commands of the current top-level command, for the AOF and the replicas.
@@ -98,6 +100,7 @@ impl Default for Persistence {
             cow_peak: 0,
             loaded: None,
             aof: None,
+            rewrite: aof::RewriteStats::default(),
             loading: false,
             pending: Vec::new(),
             expired_seen: 0,
@@ -112,6 +115,8 @@ pub struct Running {
     pub dirty_at_start: u64,
     /// Whether the RDB file is one of the consumers (BGSAVE) or only replicas.
     pub to_file: bool,
+    /// The walk writes a new AOF base (BGREWRITEAOF), not an RDB file.
+    pub aof_rewrite: bool,
 }
 
 /// `<dir>/<dbfilename>`.
@@ -309,6 +314,17 @@ pub fn save_now(srv: &mut Server) -> Result<(), String> {
 pub fn start_background(
     srv: &mut Server,
     to_file: bool,
+    extra: Vec<Box<dyn Consumer>>,
+) -> Result<(), String> {
+    spawn_walk(srv, to_file, false, extra)
+}
+
+/// Starts the snapshot thread; `aof_rewrite` says the walk is an AOF rewrite (for INFO and
+/// for the commands that must not start a second walk).
+fn spawn_walk(
+    srv: &mut Server,
+    to_file: bool,
+    aof_rewrite: bool,
     mut extra: Vec<Box<dyn Consumer>>,
 ) -> Result<(), String> {
     if srv.persist.running.is_some() || srv.ks.cow.is_some() {
@@ -331,6 +347,7 @@ pub fn start_background(
         started: Instant::now(),
         dirty_at_start: srv.stats.dirty,
         to_file,
+        aof_rewrite,
     });
     let spawned = std::thread::Builder::new()
         .name("snapshot".into())
@@ -410,6 +427,8 @@ fn background(
     }
     if std::mem::take(&mut s.persist.scheduled) {
         let _ = start_background(&mut s, true, Vec::new());
+    } else {
+        aof::start_scheduled_rewrite(&mut s);
     }
 }
 
@@ -419,6 +438,7 @@ pub fn cron(srv: &mut Server) {
     propagate::flush(srv);
     aof::end_batch(srv);
     aof::cron(srv);
+    aof::rewrite_cron(srv);
     crate::replication::cron(srv);
 }
 
@@ -436,12 +456,19 @@ pub fn save_command(ctx: &mut crate::cmd::Ctx) -> crate::cmd::CmdResult {
         _ => return crate::cmd::err(crate::cmd::SYNTAX),
     };
     if ctx.srv.persist.running.is_some() || ctx.srv.ks.cow.is_some() {
-        if schedule {
+        let rdb_running = ctx.srv.persist.running.as_ref().is_some_and(|r| r.to_file);
+        if schedule && !rdb_running {
             ctx.srv.persist.scheduled = true;
             ctx.out.simple("Background saving scheduled");
             return Ok(());
         }
-        return crate::cmd::err("ERR Background save already in progress");
+        if rdb_running {
+            return crate::cmd::err("ERR Background save already in progress");
+        }
+        return crate::cmd::err(
+            "ERR Another child process is active (AOF?): can't BGSAVE right now. \
+             Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        );
     }
     start_background(ctx.srv, true, Vec::new()).map_err(Error::msg)?;
     ctx.out.simple("Background saving started");
@@ -475,6 +502,14 @@ pub fn load_at_start(srv: &mut Server) -> Result<(), String> {
 /// does). Returns the number of keys loaded.
 pub fn load_rdb(srv: &mut Server, r: impl std::io::Read) -> Result<u64, String> {
     let mut reader = rdb::Reader::new(r).map_err(|e| e.to_string())?;
+    load_entries(srv, &mut reader)
+}
+
+/// Loads the entries of an opened RDB stream, through its end marker and checksum.
+pub fn load_entries<R: std::io::Read>(
+    srv: &mut Server,
+    reader: &mut rdb::Reader<R>,
+) -> Result<u64, String> {
     let now = crate::util::now_ms();
     let limits = srv.ks.limits;
     let mut n = 0;
@@ -527,7 +562,10 @@ pub fn info(srv: &Server, o: &mut String) {
         "rdb_changes_since_last_save",
         &srv.stats.dirty.saturating_sub(p.dirty_at_save),
     );
-    w("rdb_bgsave_in_progress", &(running.is_some() as u8));
+    w(
+        "rdb_bgsave_in_progress",
+        &(running.is_some_and(|r| !r.aof_rewrite) as u8),
+    );
     w("rdb_last_save_time", &srv.last_save);
     w(
         "rdb_last_bgsave_status",
@@ -536,7 +574,9 @@ pub fn info(srv: &Server, o: &mut String) {
     w("rdb_last_bgsave_time_sec", &p.last_bgsave_secs);
     w(
         "rdb_current_bgsave_time_sec",
-        &running.map_or(-1, |r| r.started.elapsed().as_secs() as i64),
+        &running
+            .filter(|r| !r.aof_rewrite)
+            .map_or(-1, |r| r.started.elapsed().as_secs() as i64),
     );
     w("rdb_saves", &p.saves);
     w("rdb_last_cow_size", &p.last_cow_bytes);
