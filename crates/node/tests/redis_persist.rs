@@ -980,3 +980,126 @@ fn aof_rewrite_shrinks_the_file_and_keeps_concurrent_writes() {
     let mut r = Client::connect(real.addr);
     assert_eq!(dataset(&mut r), expect, "redis-server 7.0 loading our file");
 }
+
+/// The file grows past `auto-aof-rewrite-min-size` and by `auto-aof-rewrite-percentage` over
+/// its base: the cron rewrites it without being asked.
+#[test]
+fn aof_rewrites_itself_when_it_grows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let node = start_ours(&[
+        "--dir",
+        &d,
+        "--param",
+        "appendonly=yes",
+        "--param",
+        "auto-aof-rewrite-percentage=100",
+        "--param",
+        "auto-aof-rewrite-min-size=64kb",
+    ]);
+    let mut c = Client::connect(node.addr());
+    // Below the minimum size nothing happens.
+    for i in 0..100 {
+        c.cmd(&["SET", "k", &i.to_string()]);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(info(&mut c, "aof_rewrites"), "0");
+    // 100 keys overwritten until the file passes 64 KiB: the rewrite cuts it to ~100 keys.
+    let mut n = 0;
+    while info_u64(&mut c, "persistence", "aof_rewrites") == 0 {
+        assert!(n < 200_000, "no automatic rewrite");
+        let mut req = Vec::new();
+        for i in 0..100 {
+            req.extend(Client::encode(&["SET", &format!("k:{i}"), &format!("{n}")]));
+        }
+        c.send_raw(&req);
+        for _ in 0..100 {
+            c.read();
+        }
+        n += 100;
+    }
+    wait_rewrite(&mut c, 1);
+    let size = info_u64(&mut c, "persistence", "aof_current_size");
+    assert!(size < 64 * 1024, "{size}");
+    assert!(info_u64(&mut c, "persistence", "aof_base_size") > 0);
+    let expect = dataset(&mut c);
+    drop(c);
+    node.shutdown();
+    let node = start_ours(&["--dir", &d, "--param", "appendonly=yes"]);
+    let mut c = Client::connect(node.addr());
+    assert_eq!(dataset(&mut c), expect);
+}
+
+/// BGREWRITEAOF during a BGSAVE is scheduled and runs after it; BGSAVE during a rewrite is
+/// refused unless SCHEDULEd. In managed mode clients cannot run it, the control socket can.
+#[test]
+fn aof_rewrite_scheduling_and_managed_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let sock = dir.path().join("ctl.sock");
+    let node = start_ours(&[
+        "--dir",
+        &d,
+        "--param",
+        "appendonly=yes",
+        "--managed",
+        "--control-socket",
+        sock.to_str().unwrap(),
+    ]);
+    let mut c = Client::connect(node.addr());
+    let mut req = Vec::new();
+    for i in 0..20_000 {
+        req.extend(Client::encode(&["SET", &format!("k:{i}"), "v"]));
+    }
+    c.send_raw(&req);
+    for _ in 0..20_000 {
+        c.read();
+    }
+    assert!(
+        matches!(c.cmd(&["BGREWRITEAOF"]), Frame::Error(e) if e.starts_with(b"ERR unknown command"))
+    );
+    use std::io::{Read, Write};
+    let mut unix = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    let mut ask = |cmds: &[&[&str]]| {
+        let mut req = Vec::new();
+        for c in cmds {
+            req.extend(Client::encode(c));
+        }
+        unix.write_all(&req).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while got.iter().filter(|b| **b == b'\n').count() < cmds.len() {
+            let n = unix.read(&mut buf).unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8(got).unwrap()
+    };
+    // One request: the BGSAVE is surely running when the BGREWRITEAOF arrives.
+    assert_eq!(
+        ask(&[&["BGSAVE"], &["BGREWRITEAOF"]]),
+        "+Background saving started\r\n+Background append only file rewriting scheduled\r\n"
+    );
+    wait_rewrite(&mut c, 1);
+    assert_eq!(info(&mut c, "rdb_saves"), "1");
+    assert!(std::fs::read(dir.path().join("appendonly.aof"))
+        .unwrap()
+        .starts_with(b"REDIS"));
+    // And the other way round.
+    let r = ask(&[&["BGREWRITEAOF"], &["BGSAVE"], &["BGSAVE", "SCHEDULE"]]);
+    assert!(
+        r.starts_with("+Background append only file rewriting started\r\n-ERR Another child process is active (AOF?)"),
+        "{r}"
+    );
+    assert!(r.ends_with("+Background saving scheduled\r\n"), "{r}");
+    wait_rewrite(&mut c, 2);
+    wait_bgsave(&mut c);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while info(&mut c, "rdb_saves") != "2" {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduled BGSAVE did not run"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
