@@ -133,6 +133,7 @@ static PARAMS: &[Param] = &[
     ),
     p("appendfilename", Kind::Str, "appendonly.aof"),
     p("aof-load-truncated", Kind::Bool, "yes"),
+    p("aof-use-rdb-preamble", Kind::Bool, "yes"),
     p("auto-aof-rewrite-percentage", I, "100"),
     p("auto-aof-rewrite-min-size", Kind::Memory, "67108864"),
     // ferrocache's own: a managed primary writes ElastiCacheMasterReplicationTimestamp

@@ -842,8 +842,22 @@ fn dataset(c: &mut Client) -> Vec<(u8, String, String)> {
 /// made during the rewrite included); redis-server 7.0 and redis-check-aof accept the file.
 #[test]
 fn aof_rewrite_shrinks_the_file_and_keeps_concurrent_writes() {
+    rewrite_under_writes(true);
+}
+
+/// The same with `aof-use-rdb-preamble no`: the base is RESTORE commands.
+#[test]
+fn aof_rewrite_without_rdb_preamble() {
+    rewrite_under_writes(false);
+}
+
+fn rewrite_under_writes(preamble: bool) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
+    let pre = format!(
+        "aof-use-rdb-preamble={}",
+        if preamble { "yes" } else { "no" }
+    );
     let args = [
         "--dir",
         &d,
@@ -851,6 +865,8 @@ fn aof_rewrite_shrinks_the_file_and_keeps_concurrent_writes() {
         "appendonly=yes",
         "--param",
         "auto-aof-rewrite-percentage=0",
+        "--param",
+        &pre,
     ];
     let node = start_ours(&args);
     let addr = node.addr();
@@ -942,7 +958,11 @@ fn aof_rewrite_shrinks_the_file_and_keeps_concurrent_writes() {
 
     let file = dir.path().join("appendonly.aof");
     let bytes = std::fs::read(&file).unwrap();
-    assert!(bytes.starts_with(b"REDIS"), "an RDB preamble");
+    if preamble {
+        assert!(bytes.starts_with(b"REDIS"), "an RDB preamble");
+    } else {
+        assert!(bytes.starts_with(b"*2\r\n$6\r\nSELECT\r\n"), "commands");
+    }
     assert!(
         !std::fs::read_dir(dir.path()).unwrap().any(|e| e
             .unwrap()
@@ -969,6 +989,7 @@ fn aof_rewrite_shrinks_the_file_and_keeps_concurrent_writes() {
         check.status.success() && said.contains("is valid"),
         "{said}"
     );
+    eprintln!("redis-check-aof: {}", said.trim());
     let rdir = tempfile::tempdir().unwrap();
     std::fs::copy(&file, rdir.path().join("appendonly.aof")).unwrap();
     let real = start_real(&[

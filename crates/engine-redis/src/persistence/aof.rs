@@ -23,8 +23,9 @@
 //!   start (lock)    write out the batch buffer; the snapshot walk starts (`super::snapshot`,
 //!                   a point-in-time copy, no fork); `Aof::rewrite` starts collecting a copy of
 //!                   every byte appended to the file from now on (the "diff")
-//!   walk thread     the copy is encoded as RDB into temp-rewriteaof-<pid>.aof: the new base,
-//!                   an RDB preamble as `aof-use-rdb-preamble yes` (Redis's default) writes it
+//!   walk thread     the copy is encoded into temp-rewriteaof-bg-<pid>.aof: the new base, an
+//!                   RDB preamble with `aof-use-rdb-preamble yes` (Redis's default), else
+//!                   RESTORE ... REPLACE [ABSTTL] commands
 //!   end (no lock)   the diff so far is appended to the temp file, fsync
 //!   end (lock)      the rest of the diff, fsync, rename over the AOF, fsync the directory;
 //!                   the node appends to the new file from here
@@ -33,10 +34,10 @@
 //! Until the rename the old file receives every write as before, so a crash at any moment
 //! leaves either the old file or the new one, each complete (with `appendfsync always`, each
 //! holding every acknowledged write). The loader reads both forms: a file starting with
-//! `REDIS` is an RDB preamble followed by commands.
+//! `REDIS` is an RDB preamble followed by commands, anything else is commands.
 
 use super::propagate::{encode_stream, Propagated};
-use super::snapshot::SharedBuf;
+use super::snapshot::{Form, SharedBuf};
 use super::Consumer;
 use crate::client::{ClientKind, ConnInfo, NullOutbox};
 use crate::server::Server;
@@ -162,14 +163,8 @@ fn rewrite_from_keyspace(srv: &mut Server) -> Result<(), String> {
         for slot in d.keys.iter() {
             let key = crate::table::Keyed::key(slot).to_vec();
             let v = super::snapshot::to_rdb(slot.value());
-            let payload = rdb::dump::encode(&v).map_err(|e| e.to_string())?;
-            let mut c = vec![b"RESTORE".to_vec(), key.clone(), b"0".to_vec(), payload];
-            c.push(b"REPLACE".to_vec());
-            if let Some(at) = d.expire_of(&key) {
-                c[2] = at.to_string().into_bytes();
-                c.push(b"ABSTTL".to_vec());
-            }
-            cmds.push((db, c));
+            let at = d.expire_of(&key);
+            cmds.push((db, restore_command(key, &v, at).map_err(|e| e.to_string())?));
         }
         encode_stream(&cmds, &mut selected, &mut out);
     }
@@ -178,6 +173,21 @@ fn rewrite_from_keyspace(srv: &mut Server) -> Result<(), String> {
     f.sync_all().map_err(|e| e.to_string())?;
     std::fs::rename(&tmp, &p).map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The command that recreates a key with its value and absolute expiry time.
+pub fn restore_command(
+    key: Vec<u8>,
+    v: &rdb::Value,
+    expire_ms: Option<i64>,
+) -> rdb::Result<Vec<Vec<u8>>> {
+    let payload = rdb::dump::encode(v)?;
+    let ttl = expire_ms.map_or(b"0".to_vec(), |at| at.to_string().into_bytes());
+    let mut c = vec![b"RESTORE".to_vec(), key, ttl, payload, b"REPLACE".to_vec()];
+    if expire_ms.is_some() {
+        c.push(b"ABSTTL".to_vec());
+    }
+    Ok(c)
 }
 
 /// Appends commands (buffered until the end of the batch).
@@ -431,7 +441,12 @@ pub fn start_rewrite(srv: &mut Server) -> Result<(), String> {
         base_size: 0,
         started: Instant::now(),
     };
-    if let Err(e) = super::spawn_walk(srv, false, true, vec![Box::new(consumer)]) {
+    let form = if srv.config.flag("aof-use-rdb-preamble") {
+        Form::Rdb
+    } else {
+        Form::Commands
+    };
+    if let Err(e) = super::spawn_walk(srv, false, Some(form), vec![Box::new(consumer)]) {
         if let Some(a) = srv.persist.aof.as_mut() {
             a.rewrite = None;
         }

@@ -22,7 +22,7 @@ pub mod propagate;
 pub mod snapshot;
 
 use crate::server::{Engine, Server};
-use snapshot::{Cow, Encoder, SharedBuf, StepBudget};
+use snapshot::{Cow, Encoder, Form, SharedBuf, StepBudget};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -260,13 +260,13 @@ fn finish_all(consumers: &mut [(Box<dyn Consumer>, bool)]) {
 }
 
 /// Starts the walk: flips the marks, writes the header.
-fn begin(srv: &mut Server, buf: &SharedBuf) -> Result<Encoder, String> {
+fn begin(srv: &mut Server, buf: &SharedBuf, form: Form) -> Result<Encoder, String> {
     if srv.ks.cow.is_some() {
         return Err("ERR Background save already in progress".into());
     }
     let used = srv.used_memory() as u64;
     srv.persist.cow_peak = 0;
-    Cow::start(&mut srv.ks, buf.clone(), used).map_err(|e| format!("ERR {e}"))
+    Cow::start(&mut srv.ks, buf.clone(), used, form).map_err(|e| format!("ERR {e}"))
 }
 
 /// SAVE: the whole snapshot in the caller, lock held (what SAVE means in Redis).
@@ -277,7 +277,7 @@ pub fn save_now(srv: &mut Server) -> Result<(), String> {
     let mut file = RdbFile::create(srv).map_err(|e| format!("ERR {e}"))?;
     let buf = SharedBuf::default();
     let dirty = srv.stats.dirty;
-    let mut encoder = Some(begin(srv, &buf)?);
+    let mut encoder = Some(begin(srv, &buf, Form::Rdb)?);
     let mut ok = true;
     loop {
         // The walk always runs to its end, even after a failure: a slot it did not reach would
@@ -316,15 +316,15 @@ pub fn start_background(
     to_file: bool,
     extra: Vec<Box<dyn Consumer>>,
 ) -> Result<(), String> {
-    spawn_walk(srv, to_file, false, extra)
+    spawn_walk(srv, to_file, None, extra)
 }
 
-/// Starts the snapshot thread; `aof_rewrite` says the walk is an AOF rewrite (for INFO and
-/// for the commands that must not start a second walk).
+/// Starts the snapshot thread. `aof_rewrite` (the form of the new base) says the walk is an
+/// AOF rewrite (for INFO and for the commands that must not start a second walk).
 fn spawn_walk(
     srv: &mut Server,
     to_file: bool,
-    aof_rewrite: bool,
+    aof_rewrite: Option<Form>,
     mut extra: Vec<Box<dyn Consumer>>,
 ) -> Result<(), String> {
     if srv.persist.running.is_some() || srv.ks.cow.is_some() {
@@ -342,12 +342,12 @@ fn spawn_walk(
     }
     consumers.extend(extra.drain(..).map(|c| (c, true)));
     let buf = SharedBuf::default();
-    let encoder = begin(srv, &buf)?;
+    let encoder = begin(srv, &buf, aof_rewrite.unwrap_or(Form::Rdb))?;
     srv.persist.running = Some(Running {
         started: Instant::now(),
         dirty_at_start: srv.stats.dirty,
         to_file,
-        aof_rewrite,
+        aof_rewrite: aof_rewrite.is_some(),
     });
     let spawned = std::thread::Builder::new()
         .name("snapshot".into())

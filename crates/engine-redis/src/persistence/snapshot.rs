@@ -116,11 +116,25 @@ pub struct StepBudget {
 
 impl Cow {
     /// Starts a snapshot of `ks`: flips the marks; returns the encoder, which has written the
-    /// header and aux fields into `buf`.
-    pub fn start(ks: &mut Keyspace, buf: SharedBuf, used_mem: u64) -> rdb::Result<Encoder> {
+    /// header and aux fields into `buf` (for the RDB form).
+    pub fn start(
+        ks: &mut Keyspace,
+        buf: SharedBuf,
+        used_mem: u64,
+        form: Form,
+    ) -> rdb::Result<Encoder> {
         let now = crate::util::now_ms();
-        let mut w = rdb::Writer::new(buf)?;
-        w.standard_aux(crate::info::REDIS_VERSION, now / 1000, used_mem)?;
+        let out = match form {
+            Form::Rdb => {
+                let mut w = rdb::Writer::new(buf)?;
+                w.standard_aux(crate::info::REDIS_VERSION, now / 1000, used_mem)?;
+                Out::Rdb(w)
+            }
+            Form::Commands => Out::Commands {
+                buf,
+                selected: None,
+            },
+        };
         ks.mark = !ks.mark;
         let cursors = ks
             .dbs
@@ -148,7 +162,7 @@ impl Cow {
             started_ms: now,
         }));
         Ok(Encoder {
-            writer: Some(w),
+            out,
             current_db: None,
             sized: vec![false; sizes.len()],
             sizes,
@@ -264,10 +278,31 @@ impl Cow {
     }
 }
 
-/// The RDB encoding of a snapshot, run by the driver outside the engine lock on the records
-/// the walk and the hooks copied out, in the order they were copied.
+/// What a snapshot is written as.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Form {
+    /// An RDB file (BGSAVE, full syncs, the AOF's RDB preamble).
+    Rdb,
+    /// Commands that recreate each key (`RESTORE ... REPLACE [ABSTTL]`, SELECT between DBs):
+    /// an AOF base with `aof-use-rdb-preamble no`.
+    Commands,
+}
+
+enum Out {
+    Rdb(rdb::Writer<SharedBuf>),
+    Commands {
+        buf: SharedBuf,
+        /// The DB the last SELECT named.
+        selected: Option<usize>,
+    },
+    /// A record could not be encoded.
+    Failed,
+}
+
+/// The encoding of a snapshot, run by the driver outside the engine lock on the records the
+/// walk and the hooks copied out, in the order they were copied.
 pub struct Encoder {
-    writer: Option<rdb::Writer<SharedBuf>>,
+    out: Out,
     /// The DB of the last SELECTDB record written.
     current_db: Option<u32>,
     /// (keys, keys with TTL) of each DB at the start, for the RESIZEDB hints.
@@ -279,10 +314,24 @@ impl Encoder {
     /// Encodes copied records into the buffer. A key that cannot be encoded fails the whole
     /// snapshot: a file missing keys must not pass for a point-in-time copy.
     pub fn encode(&mut self, records: Vec<Detached>) -> rdb::Result<()> {
-        let w = self
-            .writer
-            .as_mut()
-            .ok_or(rdb::Error::Unsupported("the snapshot already failed"))?;
+        let w = match &mut self.out {
+            Out::Rdb(w) => w,
+            Out::Commands { buf, selected } => {
+                let mut bytes = Vec::new();
+                for r in records {
+                    let cmd = match super::aof::restore_command(r.key, &r.value, r.expire_ms) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            self.out = Out::Failed;
+                            return Err(e);
+                        }
+                    };
+                    super::propagate::encode_stream(&[(r.db as usize, cmd)], selected, &mut bytes);
+                }
+                return buf.write_all(&bytes).map_err(rdb::Error::from);
+            }
+            Out::Failed => return Err(rdb::Error::Unsupported("the snapshot already failed")),
+        };
         for r in records {
             if self.current_db != Some(r.db) {
                 let l = r.db as usize;
@@ -294,18 +343,19 @@ impl Encoder {
                 self.current_db = Some(r.db);
             }
             if let Err(e) = w.entry(&r.key, &r.value, r.expire_ms) {
-                self.writer = None;
+                self.out = Out::Failed;
                 return Err(e);
             }
         }
         Ok(())
     }
 
-    /// Ends the file: end marker and checksum into the buffer.
-    pub fn finish(mut self) -> rdb::Result<()> {
-        match self.writer.take() {
-            Some(w) => w.finish().map(|_| ()),
-            None => Err(rdb::Error::Unsupported("the snapshot already failed")),
+    /// Ends the file: end marker and checksum into the buffer (RDB form).
+    pub fn finish(self) -> rdb::Result<()> {
+        match self.out {
+            Out::Rdb(w) => w.finish().map(|_| ()),
+            Out::Commands { .. } => Ok(()),
+            Out::Failed => Err(rdb::Error::Unsupported("the snapshot already failed")),
         }
     }
 }
