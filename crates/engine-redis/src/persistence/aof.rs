@@ -151,6 +151,21 @@ pub fn config_changed(srv: &mut Server) -> Result<(), String> {
     }
 }
 
+/// The whole dataset was replaced without commands (a replica's full sync): the file must
+/// start again from the new data, or a restart would replay the old data under the new.
+pub fn dataset_replaced(srv: &mut Server) -> Result<(), String> {
+    if srv.persist.aof.is_none() {
+        return Ok(());
+    }
+    end_batch(srv);
+    // A rewrite in progress holds a copy of the old data: its result must not be installed.
+    if let Some(a) = srv.persist.aof.as_mut() {
+        a.rewrite = None;
+    }
+    rewrite_from_keyspace(srv)?;
+    open(srv)
+}
+
 /// Writes the whole keyspace as commands to a new file (turning AOF on with data present).
 fn rewrite_from_keyspace(srv: &mut Server) -> Result<(), String> {
     let p = path(srv);
@@ -172,7 +187,16 @@ fn rewrite_from_keyspace(srv: &mut Server) -> Result<(), String> {
     f.write_all(&out).map_err(|e| e.to_string())?;
     f.sync_all().map_err(|e| e.to_string())?;
     std::fs::rename(&tmp, &p).map_err(|e| e.to_string())?;
-    Ok(())
+    sync_dir(&p).map_err(|e| e.to_string())
+}
+
+/// fsyncs the directory holding `file` (after a rename into it).
+fn sync_dir(file: &Path) -> std::io::Result<()> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// The command that recreates a key with its value and absolute expiry time.
@@ -540,11 +564,7 @@ impl Rewrite {
         let size = f.metadata()?.len();
         drop(f);
         std::fs::rename(&self.tmp, &self.target)?;
-        let dir = match self.target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        std::fs::File::open(dir)?.sync_all()?;
+        sync_dir(&self.target)?;
         if let Some(a) = srv.persist.aof.as_mut() {
             a.file = std::fs::OpenOptions::new()
                 .append(true)

@@ -1021,6 +1021,7 @@ pub mod link {
     ) -> Result<u64, String> {
         srv.ks.flush(None, true);
         let n = crate::persistence::load_rdb(srv, rdb)?;
+        crate::persistence::aof::dataset_replaced(srv)?;
         let r = &mut srv.repl;
         r.replid = replid.to_string();
         r.replid2 = "0".repeat(40);
