@@ -8,6 +8,7 @@
 //!                            encode them (no lock); hand the bytes to the consumers }
 //!                   consumers: the RDB file (temp file, fsync, rename), replicas doing a full
 //!                   sync (`replication`), the AOF rewrite (`aof::Rewrite`)
+//!   BGREWRITEAOF    the same walk, the new AOF base as consumer (`aof`)
 //!   start of node   `load_at_start`: the AOF if `appendonly yes` and it exists, else
 //!                   `<dir>/<dbfilename>`
 //! ```

@@ -10,8 +10,9 @@
 //!   any write path (db.rs hooks: modify, delete, TTL change, flush)
 //!       a slot with the old mark is copied out *before* the change, then marked
 //!   between steps (no lock)     the driver takes the copied records and encodes them with the
-//!                               RDB writer (encodings, LZF, CRC64), then hands the bytes to its
-//!                               consumers (the file, replicas waiting for a full sync)
+//!                               RDB writer (encodings, LZF, CRC64) or as RESTORE commands
+//!                               (`Form`), then hands the bytes to its consumers (the file,
+//!                               replicas waiting for a full sync, an AOF rewrite)
 //! ```
 //!
 //! Every key that existed at the start is copied exactly once, with the value and TTL it had
