@@ -27,6 +27,7 @@
 //! closes its connections.
 
 pub mod listeners;
+mod mailbox;
 pub mod replication;
 
 use crate::NodeArgs;
@@ -43,7 +44,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 /// `used_memory` is the live heap of the process, counted by this allocator (see
 /// `engine_redis::alloc`). It is process-wide, so it also counts a memcached node's memory if
@@ -356,25 +357,6 @@ async fn accept_unix(
     }
 }
 
-/// The node's side of a client's outbox: a channel into its connection task.
-struct ChannelOutbox {
-    tx: mpsc::UnboundedSender<OutMsg>,
-    pending: Arc<AtomicUsize>,
-}
-
-impl Outbox for ChannelOutbox {
-    fn send(&self, msg: OutMsg) {
-        if let OutMsg::Data(d) = &msg {
-            self.pending.fetch_add(d.len(), Ordering::Relaxed);
-        }
-        let _ = self.tx.send(msg);
-    }
-
-    fn pending_bytes(&self) -> usize {
-        self.pending.load(Ordering::Relaxed)
-    }
-}
-
 /// Removes the client from the engine when the connection task ends, however it ends.
 struct Registration {
     engine: Arc<Engine>,
@@ -404,7 +386,7 @@ const BUFFER_KEEP: usize = 64 * 1024;
 /// What a waiting connection woke up for.
 enum Wake {
     Read(std::io::Result<usize>),
-    Message(Option<OutMsg>),
+    Mail,
     Deadline,
 }
 
@@ -419,12 +401,9 @@ async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let pending = Arc::new(AtomicUsize::new(0));
-    let outbox = Arc::new(ChannelOutbox {
-        tx,
-        pending: pending.clone(),
-    });
+    let mailbox = Arc::new(mailbox::Mailbox::default());
+    let outbox: Arc<dyn Outbox> = mailbox.clone();
+    let mut mail = mailbox::MailboxRx::new(mailbox);
     let id = if engine.script_running() {
         // The engine is held by a script: register off the async workers.
         let eng = engine.clone();
@@ -572,16 +551,17 @@ async fn serve<S>(
             _ => None,
         };
         // No timer is registered unless the connection waits for a deadline.
-        let now = engine_redis::util::now_ms();
-        let deadline =
-            wake_at.map(|w| tokio::time::sleep(Duration::from_millis((w - now).max(0) as u64)));
+        let deadline = wake_at.map(|w| {
+            let now = engine_redis::util::now_ms();
+            tokio::time::sleep(Duration::from_millis((w - now).max(0) as u64))
+        });
         let mut deadline = std::pin::pin!(deadline);
         // One hand-written wait instead of `select!`: nothing to build or randomise per request.
         // The outbox comes first so that a client that keeps sending cannot starve its pub/sub
         // messages and wake-ups.
         let wake = std::future::poll_fn(|cx| {
-            if let Poll::Ready(m) = rx.poll_recv(cx) {
-                return Poll::Ready(Wake::Message(m));
+            if mail.poll_mail(cx).is_ready() {
+                return Poll::Ready(Wake::Mail);
             }
             if !protocol_error {
                 if let Poll::Ready(r) = std::pin::pin!(sock.read_buf(&mut buf)).poll(cx) {
@@ -595,21 +575,16 @@ async fn serve<S>(
         })
         .await;
         match wake {
-            Wake::Read(Ok(0) | Err(_)) | Wake::Message(None) => return,
+            Wake::Read(Ok(0) | Err(_)) => return,
             Wake::Read(Ok(_)) => {}
-            Wake::Message(Some(msg)) => {
-                let mut next = Some(msg);
-                // Drain whatever else is queued to write it in one go.
-                while let Some(m) = next {
+            Wake::Mail => {
+                // Everything queued, written in one go.
+                for m in mail.take() {
                     match m {
-                        OutMsg::Data(d) => {
-                            pending.fetch_sub(d.len(), Ordering::Relaxed);
-                            out.extend_from_slice(&d);
-                        }
+                        OutMsg::Data(d) => out.extend_from_slice(&d),
                         OutMsg::Unblocked => blocked = None,
                         OutMsg::Close => closing = true,
                     }
-                    next = rx.try_recv().ok();
                 }
             }
             Wake::Deadline => {
