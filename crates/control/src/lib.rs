@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// The account id used in ARNs.
     #[arg(long, default_value = "123456789012")]
     pub account_id: String,
+    /// Test only: read the control plane's clock from this file (an RFC 3339 instant, running
+    /// on from there; rewrite it to move time). Windows, retention and event times follow it;
+    /// request signatures still use the wall clock. Off unless given.
+    #[arg(long, hide = true)]
+    pub clock_file: Option<std::path::PathBuf>,
 }
 
 /// The API key pair: from `FERROCACHE_ACCESS_KEY_ID`/`FERROCACHE_SECRET_ACCESS_KEY`, else the one
@@ -130,10 +135,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _lock = lock_data_dir(&data_dir)?;
     let (access_key_id, secret) = credentials(&data_dir)?;
     let store = store::SqliteStore::open(&data_dir.join("state.db"))?;
+    let clock: Arc<dyn clock::Clock> = match &args.clock_file {
+        Some(path) => {
+            let c = clock::FileClock::open(path.clone())?;
+            tracing::warn!(file = %path.display(), now = %clock::Clock::now(&c), "the control plane runs on a test clock read from a file");
+            Arc::new(c)
+        }
+        None => Arc::new(clock::SystemClock),
+    };
     let settings = plane::Settings {
         region: args.region.clone(),
         account_id: args.account_id.clone(),
-        clock: Arc::new(clock::SystemClock),
+        clock,
         address_free: plane::address_free_by_binding,
     };
     let plane = Arc::new(plane::ControlPlane::open(Box::new(store), settings)?);

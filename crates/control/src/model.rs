@@ -368,12 +368,26 @@ pub struct ReplicationGroup {
     pub primary_cluster: String,
     /// Member clusters in the order they joined, the primary among them.
     pub members: Vec<String>,
-    /// Multi-AZ with automatic failover.
+    /// Automatic failover (the guide's "Multi-AZ with automatic failover").
     pub automatic_failover: bool,
+    /// `MultiAZEnabled`: needs automatic failover. Unset, it follows `automatic_failover`, as
+    /// the guide has them as one feature.
+    #[serde(default)]
+    pub multi_az: Option<bool>,
+    /// `SnapshottingClusterId`: the member a snapshot of the group is taken from.
+    #[serde(default)]
+    pub snapshotting_cluster: Option<String>,
     /// The primary endpoint's address (the members' port).
     pub endpoint: Ipv4Addr,
     pub port: u16,
     /// DeleteReplicationGroup RetainPrimaryCluster: the primary leaves the group instead.
     pub retain_primary: bool,
     pub created: Timestamp,
+}
+
+impl ReplicationGroup {
+    /// Multi-AZ as DescribeReplicationGroups shows it.
+    pub fn multi_az(&self) -> bool {
+        self.multi_az.unwrap_or(self.automatic_failover)
+    }
 }

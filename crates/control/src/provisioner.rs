@@ -100,6 +100,17 @@ pub trait Provisioner: Send + Sync {
     fn redis_command(&self, _process: &ProcessRecord, _args: &[&str]) -> anyhow::Result<String> {
         bail!("this provisioner cannot run commands on nodes")
     }
+    /// Whether the process exists (answering or not), without talking to it: a hung node is
+    /// running (failover detection, issue 6).
+    fn running(&self, process: &ProcessRecord) -> bool {
+        self.health(Engine::Redis, process) != Health::Gone
+    }
+    /// Fencing a primary that stopped answering (issue 6): SIGKILL, returning once the process
+    /// can run no more code. Its listening sockets, the primary endpoint among them, are free
+    /// then.
+    fn kill(&self, _process: &ProcessRecord) -> anyhow::Result<()> {
+        bail!("this provisioner cannot kill nodes")
+    }
 }
 
 /// The RDB file name a node writes and loads in its directory (Redis's `dbfilename`).
@@ -388,6 +399,38 @@ impl Provisioner for LocalProvisioner {
 
     fn redis_command(&self, process: &ProcessRecord, args: &[&str]) -> anyhow::Result<String> {
         control_reply(&process.control_socket, &resp_command(args))
+    }
+
+    fn running(&self, process: &ProcessRecord) -> bool {
+        let mut children = self.children.lock();
+        match children.get_mut(&process.pid) {
+            Some(child) => {
+                let alive = matches!(child.try_wait(), Ok(None));
+                if !alive {
+                    children.remove(&process.pid);
+                }
+                alive
+            }
+            None => is_our_node(process),
+        }
+    }
+
+    fn kill(&self, process: &ProcessRecord) -> anyhow::Result<()> {
+        if !self.running(process) {
+            return Ok(());
+        }
+        // SIGKILL also ends a stopped (SIGSTOP) process.
+        unsafe { libc::kill(process.pid as libc::pid_t, libc::SIGKILL) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.running(process) {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "process {} survived SIGKILL",
+                process.pid
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(())
     }
 
     fn last_words(&self, cluster_id: &str, node_id: &str) -> Option<String> {

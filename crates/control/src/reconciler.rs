@@ -79,8 +79,9 @@ pub struct Reconciler {
     last_start: Mutex<HashMap<(String, String), Instant>>,
     /// Nodes whose failure to start has been reported already.
     reported: Mutex<std::collections::HashSet<(String, String)>>,
-    /// Replication groups: roles, the primary endpoint, failover (issue 6).
-    groups: crate::replication::GroupReconciler,
+    /// Replication groups: roles, the primary endpoint, failover (issue 6). Runs on a thread
+    /// of its own once spawned.
+    groups: Arc<crate::replication::GroupReconciler>,
 }
 
 impl Reconciler {
@@ -100,6 +101,9 @@ impl Reconciler {
         self.plane.on_write(move || {
             let _ = tx.try_send(());
         });
+        self.groups
+            .clone()
+            .spawn(Arc::downgrade(&self.plane), self.provisioner.clone());
         std::thread::Builder::new()
             .name("reconciler".into())
             .spawn(move || {
@@ -130,8 +134,6 @@ impl Reconciler {
         }) {
             tracing::error!("reconciler: {f}");
         }
-        // Before the clusters' work, which restarts dead processes: a dead primary fails over.
-        let groups_busy = self.groups.pass(&self.plane, self.provisioner.as_ref());
         let state = self.plane.snapshot();
         for cluster in state.clusters.values() {
             let outcomes = self.drive(&state, cluster);
@@ -145,13 +147,12 @@ impl Reconciler {
                 tracing::error!(cluster = %id, "reconciler: {f}");
             }
         }
-        groups_busy
-            || self.plane.snapshot().clusters.values().any(|c| {
-                c.status != cluster_status::AVAILABLE
-                    || c.nodes.iter().any(|n| {
-                        n.status != node_status::AVAILABLE || n.recovering || n.reboot_requested
-                    })
-            })
+        self.plane.snapshot().clusters.values().any(|c| {
+            c.status != cluster_status::AVAILABLE
+                || c.nodes.iter().any(|n| {
+                    n.status != node_status::AVAILABLE || n.recovering || n.reboot_requested
+                })
+        })
     }
 
     fn may_start(&self, cluster: &str, node: &str) -> bool {
@@ -356,6 +357,10 @@ pub fn node_spec(
     let desired = plane::desired_params(state, cluster);
     let node_type = catalog::node_type(&cluster.node_type);
     let mut params = desired.clone();
+    // A replica of a replication group starts as one (issue 6).
+    if let Some(primary) = crate::replication::start_as_replica_of(state, cluster) {
+        params.insert("replicaof".into(), primary);
+    }
     let mut addresses = vec![node.address];
     let (mut threads, mut maxmemory) = (None, None);
     match cluster.engine {

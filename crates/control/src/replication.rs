@@ -1,33 +1,74 @@
 //! Replication groups at run time (issue 6): keeps every member node in the role the state
-//! gives it, keeps the primary endpoint on the primary alone, and fails over when a Multi-AZ
-//! group's primary process dies. Called by the reconciler at the start of each pass, before the
-//! clusters' own work (which restarts dead processes).
+//! gives it, keeps the primary endpoint on the primary alone, and fails a Multi-AZ group over
+//! when its primary dies or stops answering. Runs on a thread of its own (see
+//! [`GroupReconciler::spawn`]), so a hung primary, which holds up every call made to it, never
+//! delays its own failover behind the clusters' work.
 //!
 //! ```text
-//!   per group, per pass (nothing remembered but the primary's pid):
-//!     primary process gone or replaced, Multi-AZ on ─▶ promote the replica with the largest
-//!         replication offset (state write + event); the dead node comes back as a replica
-//!     replicas first:  INFO replication ─▶ REPLICAOF <primary> <port> unless already so;
-//!                      LISTENER REMOVE <endpoint>
-//!     then the primary: REPLICAOF NO ONE unless master; LISTENER ADD <endpoint>
+//!   per group, every WATCH_TICK (nothing remembered but when the primary last answered):
+//!     watch the primary: PING on its own address (as a client sees it), process alive?
+//!       answers ─▶ healthy     process gone/replaced ─▶ failed     silent ≥ DETECTION ─▶ failed
+//!       silent < DETECTION ─▶ suspect: leave the group alone (calls to it would hang)
+//!     failed, Multi-AZ on, a replica answers ─▶ failover:
+//!       1. fence the old primary: LISTENER REMOVE <endpoint> + REPLICAOF <new primary> on its
+//!          control socket, or, if it does not answer within FENCE_TIMEOUT, SIGKILL it
+//!       2. REPLICAOF NO ONE on the replica with the largest replication offset
+//!       3. state: new primary + the guide's event; the old node comes back as a replica
+//!     converge: replicas first (REPLICAOF <primary>, LISTENER REMOVE <endpoint>), then the
+//!       primary (REPLICAOF NO ONE, LISTENER ADD <endpoint>), but only once every other member
+//!       is known not to be a primary: never two nodes taking writes
 //!     every member available, every link up ─▶ group creating/modifying → available
 //!     deleting: members gone ─▶ group gone (a retained primary leaves the group)
 //! ```
 //!
 //! Roles are observed, not remembered, so a `serve` restart or a node replaced underneath
-//! converges the same way.
+//! converges the same way. A node restarted while it is not the primary starts as a replica
+//! (`replicaof` in its spec, see `reconciler::node_spec`), so it never serves writes empty.
 
 use crate::model::*;
 use crate::plane::{emit, ControlPlane};
-use crate::provisioner::{Health, Provisioner};
+use crate::provisioner::Provisioner;
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// How long a Multi-AZ group's primary may go without answering PING before it is failed over.
+/// A shorter silence (a pause, a slow moment, a brief network loss) leaves it primary.
+pub const DETECTION: Duration = Duration::from_secs(2);
+/// How long one PING of the primary may take.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a silent primary gets to accept its demotion on its control socket before it is
+/// killed instead.
+const FENCE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How often the group thread looks.
+const WATCH_TICK: Duration = Duration::from_millis(100);
 
 /// What the group reconciler remembers between passes.
 #[derive(Default)]
 pub struct GroupReconciler {
-    /// Per group: the primary cluster and the pid of its process last seen alive.
-    primary_pid: Mutex<HashMap<String, (String, u32)>>,
+    /// Per group: the primary being watched.
+    watched: Mutex<HashMap<String, Watch>>,
+    /// One pass at a time.
+    running: Mutex<()>,
+}
+
+/// One group's primary as the watch last saw it.
+struct Watch {
+    cluster: String,
+    pid: u32,
+    last_answer: Instant,
+}
+
+/// What the watch concluded about a primary.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Healthy,
+    /// Silent, but not for DETECTION yet: no call is made to it this pass.
+    Suspect,
+    Failed(&'static str),
 }
 
 /// One member node as a pass sees it.
@@ -47,6 +88,20 @@ fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
     info.lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .map(str::trim)
+}
+
+/// The `replicaof` a node of `cluster` starts with: `<primary address> <port>` when the
+/// cluster is a replica of a replication group, so a replaced or restarted replica never
+/// serves writes as an empty primary before the group reconciler reaches it.
+pub fn start_as_replica_of(state: &State, cluster: &Cluster) -> Option<String> {
+    let group = state
+        .replication_groups
+        .get(cluster.replication_group_id.as_ref()?)?;
+    if group.primary_cluster == cluster.id || group.status == group_status::DELETING {
+        return None;
+    }
+    let primary = member(state, &group.primary_cluster)?;
+    Some(format!("{} {}", primary.node.address, primary.cluster.port))
 }
 
 /// Whether a dead node must wait before the cluster reconciler restarts it: the primary of a
@@ -73,18 +128,63 @@ pub fn holds_restart(state: &State, cluster: &Cluster) -> bool {
         })
 }
 
+/// PING on the node's own address: any RESP reply (even -NOAUTH) means it answers.
+fn answers_ping(addr: SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(PROBE_TIMEOUT));
+    let _ = s.set_write_timeout(Some(PROBE_TIMEOUT));
+    let mut byte = [0u8; 1];
+    s.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok()
+        && s.read(&mut byte).is_ok_and(|n| n == 1)
+        && matches!(byte[0], b'+' | b'-')
+}
+
+/// Runs `f` on a thread of its own and waits at most `limit` for it: calls to a node that may
+/// be hung (its control socket accepts, then nothing).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit).ok()
+}
+
 impl GroupReconciler {
+    /// Runs passes every WATCH_TICK on a thread of its own, for as long as the plane exists.
+    pub fn spawn(
+        self: Arc<Self>,
+        plane: Weak<ControlPlane>,
+        provisioner: Arc<dyn Provisioner>,
+    ) -> std::thread::JoinHandle<()> {
+        std::thread::Builder::new()
+            .name("replication-groups".into())
+            .spawn(move || {
+                while let Some(plane) = plane.upgrade() {
+                    self.pass(&plane, provisioner.as_ref());
+                    drop(plane);
+                    std::thread::sleep(WATCH_TICK);
+                }
+            })
+            .expect("spawning the replication group thread")
+    }
+
     /// One look at every group. Returns whether work is still in flight.
     pub fn pass(&self, plane: &ControlPlane, provisioner: &dyn Provisioner) -> bool {
+        let _one = self.running.lock();
         let state = plane.snapshot();
         let mut busy = false;
         for group in state.replication_groups.values() {
             busy |= if group.status == group_status::DELETING {
                 self.finish_delete(plane, provisioner, &state, group)
             } else {
-                self.converge(plane, provisioner, &state, group)
+                self.watch_and_converge(plane, provisioner, &state, group)
             };
         }
+        self.watched
+            .lock()
+            .retain(|g, _| state.replication_groups.contains_key(g));
         busy
     }
 
@@ -112,7 +212,7 @@ impl GroupReconciler {
                 let _ = provisioner.redis_command(&p, &["LISTENER", "REMOVE", &endpoint]);
             }
         }
-        self.primary_pid.lock().remove(&group.id);
+        self.watched.lock().remove(&group.id);
         let id = group.id.clone();
         let primary = group.primary_cluster.clone();
         let retain = group.retain_primary;
@@ -128,6 +228,214 @@ impl GroupReconciler {
         false
     }
 
+    fn watch_and_converge(
+        &self,
+        plane: &ControlPlane,
+        provisioner: &dyn Provisioner,
+        state: &State,
+        group: &ReplicationGroup,
+    ) -> bool {
+        match self.watch(provisioner, state, group) {
+            Verdict::Healthy => self.converge(plane, provisioner, state, group),
+            Verdict::Suspect => true,
+            Verdict::Failed(why) if group.automatic_failover => {
+                self.fail_over(plane, provisioner, state, group, why);
+                true
+            }
+            // Without Multi-AZ the primary is replaced in place by the cluster reconciler.
+            Verdict::Failed(_) => self.converge(plane, provisioner, state, group),
+        }
+    }
+
+    /// Looks at the primary of a group that is up and running (a group being created, or a
+    /// primary being created, rebooted or replaced, is simply converged).
+    fn watch(
+        &self,
+        provisioner: &dyn Provisioner,
+        state: &State,
+        group: &ReplicationGroup,
+    ) -> Verdict {
+        let Some(primary) = member(state, &group.primary_cluster) else {
+            return Verdict::Healthy;
+        };
+        let Some(process) = primary.node.process.as_ref() else {
+            return Verdict::Healthy; // not started yet
+        };
+        let settled = group.status != group_status::CREATING
+            && primary.node.status == node_status::AVAILABLE
+            && !primary.node.recovering
+            && !primary.node.reboot_requested;
+        let mut watched = self.watched.lock();
+        if !settled {
+            // Rebooting the primary does not fail over (behaviour.md §4.2).
+            watched.remove(&group.id);
+            return Verdict::Healthy;
+        }
+        let now = Instant::now();
+        let w = watched.entry(group.id.clone()).or_insert_with(|| Watch {
+            cluster: primary.cluster.id.clone(),
+            pid: process.pid,
+            last_answer: now,
+        });
+        if w.cluster != primary.cluster.id {
+            // After a promotion, the new primary is the one to watch.
+            *w = Watch {
+                cluster: primary.cluster.id.clone(),
+                pid: process.pid,
+                last_answer: now,
+            };
+        }
+        if w.pid != process.pid {
+            return Verdict::Failed("its process was replaced");
+        }
+        drop(watched);
+        let addr = SocketAddr::from((primary.node.address, primary.cluster.port));
+        if answers_ping(addr) {
+            if let Some(w) = self.watched.lock().get_mut(&group.id) {
+                w.last_answer = Instant::now();
+            }
+            return Verdict::Healthy;
+        }
+        if !provisioner.running(process) {
+            return Verdict::Failed("its process is gone");
+        }
+        let silent = self
+            .watched
+            .lock()
+            .get(&group.id)
+            .map_or(Duration::ZERO, |w| w.last_answer.elapsed());
+        if silent >= DETECTION {
+            Verdict::Failed("it has not answered PING on its address")
+        } else {
+            Verdict::Suspect
+        }
+    }
+
+    /// Fences the failed primary, promotes the most current replica and records it.
+    fn fail_over(
+        &self,
+        plane: &ControlPlane,
+        provisioner: &dyn Provisioner,
+        state: &State,
+        group: &ReplicationGroup,
+        why: &str,
+    ) {
+        let old = group.primary_cluster.clone();
+        let Some(target) = self.most_current_replica(provisioner, state, group) else {
+            // Every replica failed too: the primary is replaced in place (the cluster reconciler
+            // restarts it once `holds_restart` lets go, that is once no replica is alive).
+            return;
+        };
+        tracing::warn!(group = %group.id, from = %old, to = %target.cluster.id, "the primary failed ({why}); failing over");
+        let endpoint = format!("{}:{}", group.endpoint, group.port);
+        let (host, port) = (
+            target.node.address.to_string(),
+            target.cluster.port.to_string(),
+        );
+        if let Some(p) = member(state, &old).and_then(|m| m.node.process.clone()) {
+            if let Err(e) = self.fence(provisioner, &p, &endpoint, &host, &port) {
+                // Not fenced, not promoted: two primaries would be worse than none.
+                tracing::error!(group = %group.id, cluster = %old, "fencing the failed primary: {e:#}");
+                return;
+            }
+        }
+        let Some(p) = target.node.process.as_ref() else {
+            return;
+        };
+        match provisioner.redis_command(p, &["REPLICAOF", "NO", "ONE"]) {
+            Ok(r) if r.starts_with("+OK") => {}
+            other => {
+                // The state still moves: converge promotes it on its next pass.
+                tracing::warn!(group = %group.id, cluster = %target.cluster.id, "REPLICAOF NO ONE: {other:?}");
+            }
+        }
+        let _ = provisioner.redis_command(p, &["LISTENER", "ADD", &endpoint]);
+        self.watched.lock().remove(&group.id);
+        let (id, new) = (group.id.clone(), target.cluster.id.clone());
+        let _ = plane.write(|state, settings| {
+            if let Some(g) = state.replication_groups.get_mut(&id) {
+                g.primary_cluster.clone_from(&new);
+                g.status = group_status::MODIFYING.into();
+            }
+            emit(
+                state,
+                settings,
+                "replication-group",
+                &id,
+                "ElastiCache:FailoverComplete",
+                format!("Failover from master node {old} to replica node {new} completed."),
+            );
+            Ok(())
+        });
+    }
+
+    /// Makes sure the old primary takes no more writes: demoted through its control socket
+    /// when it answers there, killed when it does not. Either way its endpoint listener is gone.
+    fn fence(
+        &self,
+        provisioner: &dyn Provisioner,
+        old: &ProcessRecord,
+        endpoint: &str,
+        host: &str,
+        port: &str,
+    ) -> anyhow::Result<()> {
+        if !provisioner.running(old) {
+            return Ok(());
+        }
+        // On a thread of its own: a call to a hung node does not return in time.
+        let socket = old.control_socket.clone();
+        let args = [
+            vec![
+                "LISTENER".to_string(),
+                "REMOVE".into(),
+                endpoint.to_string(),
+            ],
+            vec!["REPLICAOF".to_string(), host.to_string(), port.to_string()],
+        ];
+        let demoted = within(FENCE_TIMEOUT, move || {
+            args.iter().all(|a| {
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                control_command(&socket, &a).is_ok_and(|r| r.starts_with("+OK"))
+            })
+        });
+        if demoted == Some(true) {
+            tracing::warn!(
+                pid = old.pid,
+                "fenced the failed primary: demoted to a replica"
+            );
+            return Ok(());
+        }
+        tracing::warn!(
+            pid = old.pid,
+            "fencing the failed primary: it does not answer; killing it"
+        );
+        provisioner.kill(old)
+    }
+
+    /// The reachable replica with the largest replication offset.
+    fn most_current_replica<'a>(
+        &self,
+        provisioner: &dyn Provisioner,
+        state: &'a State,
+        group: &ReplicationGroup,
+    ) -> Option<Member<'a>> {
+        group
+            .members
+            .iter()
+            .filter(|m| **m != group.primary_cluster)
+            .filter_map(|id| {
+                let m = member(state, id)?;
+                let p = m.node.process.as_ref()?;
+                let info = provisioner
+                    .redis_command(p, &["INFO", "replication"])
+                    .ok()?;
+                let offset: i64 = info_field(&info, "slave_repl_offset")?.parse().ok()?;
+                Some((offset, m))
+            })
+            .max_by_key(|(offset, _)| *offset)
+            .map(|(_, m)| m)
+    }
+
     fn converge(
         &self,
         plane: &ControlPlane,
@@ -135,36 +443,14 @@ impl GroupReconciler {
         state: &State,
         group: &ReplicationGroup,
     ) -> bool {
-        if let Some(new_primary) = self.failover_target(provisioner, state, group) {
-            let (id, old) = (group.id.clone(), group.primary_cluster.clone());
-            tracing::warn!(group = %id, from = %old, to = %new_primary, "primary is gone; failing over");
-            self.primary_pid.lock().remove(&id);
-            let _ = plane.write(|state, settings| {
-                if let Some(g) = state.replication_groups.get_mut(&id) {
-                    g.primary_cluster.clone_from(&new_primary);
-                    g.status = group_status::MODIFYING.into();
-                }
-                emit(
-                    state,
-                    settings,
-                    "replication-group",
-                    &id,
-                    "ElastiCache:FailoverComplete",
-                    format!(
-                        "Failover from master node {} to replica node {} completed.",
-                        old, new_primary
-                    ),
-                );
-                Ok(())
-            });
-            return true;
-        }
         let endpoint = format!("{}:{}", group.endpoint, group.port);
         let Some(primary) = member(state, &group.primary_cluster) else {
             return true;
         };
         let mut converged = true;
-        // Replicas first: the endpoint must be free before the primary can take it.
+        let mut others_fenced = true;
+        // Replicas first: the endpoint must be free before the primary can take it, and no
+        // other member may still be a primary when it becomes one.
         for id in group
             .members
             .iter()
@@ -174,21 +460,11 @@ impl GroupReconciler {
                 converged = false;
                 continue;
             };
-            converged &= self.make_replica(provisioner, &m, &primary, &endpoint);
+            let r = self.make_replica(provisioner, &m, &primary, &endpoint);
+            converged &= r.link_up;
+            others_fenced &= r.fenced;
         }
-        converged &= self.make_primary(provisioner, &primary, &endpoint);
-        if let Some(p) = &primary.node.process {
-            if primary.node.status == node_status::AVAILABLE && !primary.node.recovering {
-                let mut seen = self.primary_pid.lock();
-                let entry = seen
-                    .entry(group.id.clone())
-                    .or_insert_with(|| (primary.cluster.id.clone(), p.pid));
-                if entry.0 != primary.cluster.id {
-                    // After a promotion, the new primary's process is the one to watch.
-                    *entry = (primary.cluster.id.clone(), p.pid);
-                }
-            }
-        }
+        converged &= others_fenced && self.make_primary(provisioner, &primary, &endpoint);
         let all_available = group.members.iter().all(|m| {
             state
                 .clusters
@@ -220,71 +496,23 @@ impl GroupReconciler {
         !(converged && all_available)
     }
 
-    /// The replica to promote when a Multi-AZ group's primary process is gone (or was replaced
-    /// by an empty one): the reachable replica with the largest replication offset.
-    fn failover_target(
-        &self,
-        provisioner: &dyn Provisioner,
-        state: &State,
-        group: &ReplicationGroup,
-    ) -> Option<String> {
-        if !group.automatic_failover || group.status == group_status::CREATING {
-            return None;
-        }
-        let primary = member(state, &group.primary_cluster)?;
-        if primary.node.reboot_requested || primary.node.status == node_status::REBOOTING {
-            // Rebooting the primary does not fail over (behaviour.md §4.2).
-            self.primary_pid.lock().remove(&group.id);
-            return None;
-        }
-        let known = self
-            .primary_pid
-            .lock()
-            .get(&group.id)
-            .filter(|(cluster, _)| *cluster == group.primary_cluster)
-            .map(|(_, pid)| *pid);
-        let failed = match &primary.node.process {
-            None => false, // never started yet
-            Some(p) if known.is_some_and(|k| k != p.pid) => true,
-            Some(p) => provisioner.health(primary.cluster.engine, p) == Health::Gone,
-        };
-        if !failed {
-            return None;
-        }
-        group
-            .members
-            .iter()
-            .filter(|m| **m != group.primary_cluster)
-            .filter_map(|id| {
-                let m = member(state, id)?;
-                let p = m.node.process.as_ref()?;
-                let info = provisioner
-                    .redis_command(p, &["INFO", "replication"])
-                    .ok()?;
-                let offset: i64 = info_field(&info, "slave_repl_offset")?.parse().ok()?;
-                Some((offset, id.clone()))
-            })
-            .max_by_key(|(offset, _)| *offset)
-            .map(|(_, id)| id)
-    }
-
-    /// Points a replica at the primary and keeps the endpoint off it. Returns whether its link
-    /// is up.
+    /// Points a replica at the primary and keeps the endpoint off it.
     fn make_replica(
         &self,
         provisioner: &dyn Provisioner,
         m: &Member,
         primary: &Member,
         endpoint: &str,
-    ) -> bool {
+    ) -> ReplicaState {
         let Some(p) = &m.node.process else {
-            return false;
+            return ReplicaState::FENCED_DOWN;
         };
-        if m.node.status != node_status::AVAILABLE && m.node.status != node_status::CREATING {
-            return false;
+        if !provisioner.running(p) {
+            return ReplicaState::FENCED_DOWN;
         }
         let Ok(info) = provisioner.redis_command(p, &["INFO", "replication"]) else {
-            return false;
+            // Running but silent (starting, or hung): it may still think it is a primary.
+            return ReplicaState::UNKNOWN;
         };
         let host = primary.node.address.to_string();
         let port = primary.cluster.port.to_string();
@@ -293,12 +521,21 @@ impl GroupReconciler {
             && info_field(&info, "master_port") == Some(port.as_str());
         let _ = provisioner.redis_command(p, &["LISTENER", "REMOVE", endpoint]);
         if !following {
-            if let Err(e) = provisioner.redis_command(p, &["REPLICAOF", &host, &port]) {
-                tracing::warn!(cluster = %m.cluster.id, "REPLICAOF: {e:#}");
-            }
-            return false;
+            return match provisioner.redis_command(p, &["REPLICAOF", &host, &port]) {
+                Ok(r) if r.starts_with("+OK") => ReplicaState::FENCED_DOWN,
+                other => {
+                    tracing::warn!(cluster = %m.cluster.id, "REPLICAOF: {other:?}");
+                    ReplicaState {
+                        fenced: info_field(&info, "role") == Some("slave"),
+                        link_up: false,
+                    }
+                }
+            };
         }
-        info_field(&info, "master_link_status") == Some("up")
+        ReplicaState {
+            fenced: true,
+            link_up: info_field(&info, "master_link_status") == Some("up"),
+        }
     }
 
     /// Makes the primary a master and gives it the endpoint. Returns whether both hold.
@@ -326,5 +563,74 @@ impl GroupReconciler {
                 false
             }
         }
+    }
+}
+
+/// A non-primary member after `make_replica`.
+struct ReplicaState {
+    /// It takes no writes: a replica, or no process at all.
+    fenced: bool,
+    /// Its link to the primary is up.
+    link_up: bool,
+}
+
+impl ReplicaState {
+    /// No process, or just told to follow the primary (link not up yet).
+    const FENCED_DOWN: ReplicaState = ReplicaState {
+        fenced: true,
+        link_up: false,
+    };
+    const UNKNOWN: ReplicaState = ReplicaState {
+        fenced: false,
+        link_up: false,
+    };
+}
+
+/// One command on a node's control socket, outside the provisioner (its calls borrow it, and a
+/// fencing attempt must be abandoned after FENCE_TIMEOUT, on a thread of its own).
+fn control_command(socket: &str, args: &[&str]) -> std::io::Result<String> {
+    let mut s = std::os::unix::net::UnixStream::connect(socket)?;
+    s.set_read_timeout(Some(FENCE_TIMEOUT))?;
+    s.set_write_timeout(Some(FENCE_TIMEOUT))?;
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    s.write_all(req.as_bytes())?;
+    let mut reply = Vec::new();
+    let mut byte = [0u8; 1];
+    while s.read(&mut byte)? == 1 {
+        reply.push(byte[0]);
+        if reply.ends_with(b"\r\n") {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&reply).trim_end().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_listener_does_not_answer_ping_and_a_dead_address_neither() {
+        // Accepts (the kernel does) but never replies: what a stopped process looks like.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert!(!answers_ping(silent.local_addr().unwrap()));
+        let addr = silent.local_addr().unwrap();
+        drop(silent);
+        assert!(!answers_ping(addr));
+        // A RESP error is an answer.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let t = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 14];
+            s.read_exact(&mut buf).unwrap();
+            s.write_all(b"-NOAUTH Authentication required.\r\n")
+                .unwrap();
+        });
+        assert!(answers_ping(addr));
+        t.join().unwrap();
     }
 }

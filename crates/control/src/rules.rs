@@ -228,6 +228,25 @@ pub fn page<T>(
     Ok(page.take(items, key))
 }
 
+/// A Describe over a map of named resources: the one named (case-insensitively, or the
+/// `not_found` fault), or a page of all of them in name order.
+pub fn page_of_named<T: Clone>(
+    items: &std::collections::BTreeMap<String, T>,
+    name: Option<&str>,
+    not_found: impl Fn(&str) -> Fault,
+    marker: Option<&str>,
+    max_records: Option<i32>,
+) -> Result<(Vec<T>, Option<String>)> {
+    let selected: Vec<(&String, &T)> = match name {
+        Some(n) => vec![items
+            .get_key_value(&n.to_ascii_lowercase())
+            .ok_or_else(|| not_found(n))?],
+        None => items.iter().collect(),
+    };
+    let (page, marker) = page(selected, |(k, _)| k.to_string(), marker, max_records)?;
+    Ok((page.into_iter().map(|(_, v)| v.clone()).collect(), marker))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

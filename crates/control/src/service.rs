@@ -192,6 +192,7 @@ fn snapshot_out(v: SnapshotView) -> w::Snapshot {
     w::Snapshot {
         snapshot_name: Some(s.name.clone()),
         cache_cluster_id: Some(c.id.clone()),
+        replication_group_id: c.replication_group_id.clone(),
         snapshot_status: Some(v.status_override.map_or(s.status.clone(), str::to_string)),
         snapshot_source: Some(s.source.clone()),
         cache_node_type: Some(c.node_type.clone()),
@@ -435,7 +436,8 @@ fn group_out(v: GroupView) -> w::ReplicationGroup {
             ..Default::default()
         }]),
         automatic_failover: on_off(g.automatic_failover),
-        multi_az: on_off(g.automatic_failover),
+        multi_az: on_off(g.multi_az()),
+        snapshotting_cluster_id: g.snapshotting_cluster.clone(),
         cluster_enabled: Some(false),
         cache_node_type: (!v.node_type.is_empty()).then(|| v.node_type.clone()),
         arn: Some(v.arn.clone()),
@@ -852,6 +854,7 @@ pub fn dispatch(plane: &ControlPlane, op: Operation) -> Result<Output, Fault> {
                 description: i.replication_group_description,
                 primary_cluster_id: i.primary_cluster_id,
                 automatic_failover_enabled: i.automatic_failover_enabled,
+                multi_az_enabled: i.multi_az_enabled,
                 num_cache_clusters: i.num_cache_clusters,
                 preferred_cache_cluster_azs: i.preferred_cache_cluster_azs.unwrap_or_default(),
                 cluster: CreateCluster {
@@ -882,6 +885,8 @@ pub fn dispatch(plane: &ControlPlane, op: Operation) -> Result<Output, Fault> {
                 description: i.replication_group_description,
                 primary_cluster_id: i.primary_cluster_id,
                 automatic_failover_enabled: i.automatic_failover_enabled,
+                multi_az_enabled: i.multi_az_enabled,
+                snapshotting_cluster_id: i.snapshotting_cluster_id,
             })?;
             Output::ModifyReplicationGroup(w::ModifyReplicationGroupResult {
                 replication_group: Some(group_out(v)),
@@ -891,6 +896,7 @@ pub fn dispatch(plane: &ControlPlane, op: Operation) -> Result<Output, Fault> {
             let v = plane.delete_replication_group(
                 &i.replication_group_id,
                 i.retain_primary_cluster.unwrap_or(false),
+                i.final_snapshot_identifier.as_deref(),
             )?;
             Output::DeleteReplicationGroup(w::DeleteReplicationGroupResult {
                 replication_group: Some(group_out(v)),
@@ -917,16 +923,19 @@ pub fn dispatch(plane: &ControlPlane, op: Operation) -> Result<Output, Fault> {
             })
         }
         Operation::CreateSnapshot(i) => {
-            if let Some(rg) = i.replication_group_id {
-                return Err(Fault::replication_group_not_found(format!(
-                    "Replication group {rg} not found."
-                )));
-            }
-            let v = plane.create_snapshot(
-                i.cache_cluster_id.as_deref(),
-                &i.snapshot_name,
-                &tags_in(i.tags),
-            )?;
+            let v = match (i.replication_group_id, i.cache_cluster_id) {
+                (Some(_), Some(_)) => {
+                    return Err(Fault::invalid_parameter_combination(
+                        "Specify either CacheClusterId or ReplicationGroupId, not both.",
+                    ))
+                }
+                (Some(rg), None) => {
+                    plane.create_group_snapshot(&rg, &i.snapshot_name, &tags_in(i.tags))?
+                }
+                (None, c) => {
+                    plane.create_snapshot(c.as_deref(), &i.snapshot_name, &tags_in(i.tags))?
+                }
+            };
             Output::CreateSnapshot(w::CreateSnapshotResult {
                 snapshot: Some(snapshot_out(v)),
             })

@@ -97,6 +97,10 @@ pub struct Client {
     /// `Some("replica")` for a replica's connection, `Some("master")` for the link applying our
     /// primary's stream (CLIENT KILL TYPE).
     pub repl_role: Option<&'static str>,
+    /// Unix second since which the output buffer has been over its soft limit (0: it is not).
+    pub obuf_soft_since: i64,
+    /// Closed for exceeding an output buffer limit: nothing more is queued for it.
+    pub obuf_closed: bool,
 }
 
 impl Client {
@@ -132,6 +136,8 @@ impl Client {
             last_interaction_ms: now,
             last_cmd: "NULL",
             repl_role: None,
+            obuf_soft_since: 0,
+            obuf_closed: false,
         }
     }
 

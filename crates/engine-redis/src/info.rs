@@ -163,7 +163,11 @@ fn section(srv: &Server, name: &str, o: &mut String, caller: usize) {
             w(o, "cluster_connections", &0);
             w(o, "maxclients", &srv.config.value_of("maxclients"));
             w(o, "client_recent_max_input_buffer", &0);
-            w(o, "client_recent_max_output_buffer", &0);
+            w(
+                o,
+                "client_recent_max_output_buffer",
+                &srv.stats.output_peaks.recent_max(),
+            );
             w(o, "blocked_clients", &srv.blocking.blocked_clients());
             w(o, "tracking_clients", &0);
             w(

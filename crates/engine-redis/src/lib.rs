@@ -43,6 +43,7 @@ pub mod evict;
 pub mod hll;
 pub mod info;
 pub mod notify;
+pub mod obuf;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;

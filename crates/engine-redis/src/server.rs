@@ -37,6 +37,8 @@ pub struct Stats {
     pub evicted_clients: u64,
     pub unexpected_error_replies: u64,
     pub dirty: u64,
+    /// Recent output buffer peaks (`client_recent_max_output_buffer`).
+    pub output_peaks: crate::obuf::Peaks,
 }
 
 /// One SLOWLOG entry.
@@ -259,15 +261,13 @@ impl Server {
             }
         }
         if let Some(c) = self.clients.get(&id) {
-            // Output buffer limit of pub/sub clients: a client that cannot keep up is dropped.
-            let limit = self.config.output_limits[2].hard as usize;
-            if limit > 0 && c.outbox.pending_bytes() > limit {
-                c.outbox.send(OutMsg::Close);
-                self.stats.evicted_clients += 1;
+            if c.obuf_closed {
                 return;
             }
             let bytes = f(c.resp3);
             c.outbox.send(OutMsg::Data(bytes));
+            // A client that cannot keep up is dropped (client-output-buffer-limit).
+            crate::obuf::enforce(self, id);
         }
     }
 
@@ -518,6 +518,7 @@ impl Engine {
             s.after_command(&mut fake);
         }
         crate::cmd::server::cron_timeouts(&mut s);
+        crate::obuf::cron(&mut s);
         // Give back the spare capacity of tables that shrank a lot (mass deletes, expiry).
         for d in s.ks.dbs.iter_mut() {
             d.keys.shrink_if_sparse();

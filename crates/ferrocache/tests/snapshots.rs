@@ -7,10 +7,11 @@
 //! - the 21st manual snapshot of a cluster in 24 hours is refused;
 //! - a dump.rdb written by redis-server 7.0 seeds a cluster through SnapshotArns
 //!   (`arn:aws:s3:::bucket/key` = `<data>/buckets/bucket/key`); a truncated one and a missing
-//!   one give `restore-failed` and the event.
-//!
-//! Automatic snapshots and retention need a moved clock: `serve` runs on the wall clock, so
-//! they are tested with the manual clock in `control::ops::snapshots`.
+//!   one give `restore-failed` and the event;
+//! - automatic snapshots in the snapshot window and their retention, with `serve` on a clock
+//!   the test moves (`--clock-file`); automatic ones go with their cluster, manual ones stay;
+//! - a full disk (a small tmpfs mounted over the snapshot store) fails a snapshot with
+//!   SnapshotFailed, leaves no partial file, and the node keeps serving.
 
 mod common;
 
@@ -139,6 +140,30 @@ fn load(addr: &str) {
     for i in 0..20 {
         c.cmd(&["SET", &format!("ttl:{i}"), "expires", "EX", "36000"]);
     }
+    // A stream spanning several nodes, with a consumer group and pending entries.
+    for i in 0..300 {
+        c.cmd(&[
+            "XADD",
+            "stream",
+            &format!("{}-1", 1000 + i),
+            "n",
+            &i.to_string(),
+        ]);
+    }
+    c.cmd(&["XDEL", "stream", "1010-1"]);
+    c.cmd(&["XGROUP", "CREATE", "stream", "g", "0"]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "25",
+        "STREAMS",
+        "stream",
+        ">",
+    ]);
+    c.cmd(&["XACK", "stream", "g", "1003-1"]);
     c.cmd(&["SELECT", "3"]);
     c.cmd(&["SET", "in-db-3", "yes"]);
     c.cmd(&["HSET", "h:db3", "a", "1"]);
@@ -171,6 +196,15 @@ fn dump(addr: &str) -> Dump {
                 "list" => c.items(&["LRANGE", &k, "0", "-1"]),
                 "set" => c.items(&["SMEMBERS", &k]),
                 "zset" => c.items(&["ZRANGE", &k, "0", "-1", "WITHSCORES"]),
+                // Everything but the node counts, which describe the server's memory layout.
+                "stream" => match c.cmd(&["XINFO", "STREAM", &k, "FULL", "COUNT", "0"]) {
+                    Reply::Array(Some(v)) => v
+                        .chunks(2)
+                        .filter(|p| !matches!(&p[0], Reply::Bulk(Some(n)) if n.starts_with(b"radix-tree")))
+                        .map(|p| format!("{p:?}").into_bytes())
+                        .collect(),
+                    other => panic!("XINFO STREAM {k}: {other:?}"),
+                },
                 other => panic!("unexpected type {other} of {k}"),
             };
             if kind == "hash" || kind == "set" {
@@ -300,7 +334,7 @@ fn snapshot_copy_restore_and_final_snapshot_with_the_aws_cli() {
     let src_addr = redis_endpoint(&src);
     load(&src_addr);
     let expected = dump(&src_addr);
-    assert_eq!(expected.len(), 300 + 3 + 9 + 20 + 2);
+    assert_eq!(expected.len(), 300 + 3 + 9 + 1 + 20 + 2);
 
     let created = serve.ok(&[
         "create-snapshot",
@@ -659,4 +693,335 @@ fn seeds_from_a_redis_server_rdb_and_a_corrupt_one_fails_the_restore() {
         "arn:aws:s3:::seed-bucket/../../state.db",
     ]);
     assert!(bad.unwrap_err().contains("InvalidParameterValue"));
+}
+
+/// `serve --clock-file`: the control plane's clock, moved by rewriting the file.
+struct TestClock {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestClock {
+    fn new(at: &str) -> TestClock {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = TestClock {
+            path: dir.path().join("clock"),
+            _dir: dir,
+        };
+        clock.set(at);
+        clock
+    }
+
+    /// Moves the clock to `at` (RFC 3339); it runs on from there.
+    fn set(&self, at: &str) {
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, at).unwrap();
+        std::fs::rename(&tmp, &self.path).unwrap();
+    }
+
+    fn arg(&self) -> &str {
+        self.path.to_str().unwrap()
+    }
+}
+
+/// Automatic snapshots of one cluster, by name.
+fn automatic(serve: &Serve, cluster: &str) -> Vec<Value> {
+    let mut v: Vec<Value> = serve.ok(&[
+        "describe-snapshots",
+        "--cache-cluster-id",
+        cluster,
+        "--snapshot-source",
+        "system",
+    ])["Snapshots"]
+        .as_array()
+        .unwrap()
+        .clone();
+    v.sort_by_key(|s| s["SnapshotName"].as_str().unwrap().to_string());
+    v
+}
+
+/// Waits until the cluster's automatic snapshots are `count`, all available, and the cluster
+/// is `available` again.
+fn wait_automatic(serve: &Serve, cluster: &str, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let snaps = automatic(serve, cluster);
+        if snaps.len() == count
+            && snaps.iter().all(|s| s["SnapshotStatus"] == "available")
+            && serve.cluster(cluster)["CacheClusterStatus"] == "available"
+        {
+            return snaps;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {count} available automatic snapshots of {cluster}: {snaps:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn snapshot_name(s: &Value) -> &str {
+    s["SnapshotName"].as_str().unwrap()
+}
+
+#[test]
+fn automatic_snapshots_come_in_the_window_and_expire_after_the_retention_limit() {
+    let clock = TestClock::new("2026-11-24T12:00:00Z");
+    let serve = Serve::start_with(&["--clock-file", clock.arg()]);
+    create_redis(
+        &serve,
+        "auto",
+        &[
+            "--snapshot-retention-limit",
+            "2",
+            "--snapshot-window",
+            "13:00-14:00",
+            "--preferred-maintenance-window",
+            "sun:05:00-sun:06:00",
+            "--tags",
+            "Key=team,Value=green",
+        ],
+    );
+    let c = serve.wait_available("auto");
+    assert_eq!(c["SnapshotRetentionLimit"], 2);
+    assert_eq!(c["SnapshotWindow"], "13:00-14:00");
+    let addr = redis_endpoint(&c);
+    let mut client = Client::connect(&addr);
+    client.cmd(&["SET", "day", "1"]);
+
+    // Before the window: nothing (the worker looks every 300 ms).
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(automatic(&serve, "auto").is_empty());
+
+    // Day 1, in the window: one automatic snapshot, named as ElastiCache names them.
+    clock.set("2026-11-24T13:05:00Z");
+    let day1 = wait_automatic(&serve, "auto", 1).remove(0);
+    let day1_name = snapshot_name(&day1).to_string();
+    assert!(
+        day1_name.starts_with("automatic.auto-2026-11-24-13-0"),
+        "{day1_name}"
+    );
+    assert_eq!(day1["SnapshotSource"], "automated");
+    assert_eq!(day1["SnapshotRetentionLimit"], 2);
+    assert_eq!(day1["SnapshotWindow"], "13:00-14:00");
+    assert!(
+        day1["NodeSnapshots"][0]["SnapshotCreateTime"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-24T13:0"),
+        "{day1}"
+    );
+    assert!(event_messages(&serve, "auto")
+        .iter()
+        .any(|m| m.contains(&format!(
+            "Snapshot succeeded for snapshot with ID '{day1_name}'"
+        ))));
+    // The cluster's tags went to it.
+    let tags = serve.ok(&[
+        "list-tags-for-resource",
+        "--resource-name",
+        day1["ARN"].as_str().unwrap(),
+    ]);
+    assert_eq!(tags["TagList"][0]["Value"], "green");
+
+    // Later in the same window: still one.
+    clock.set("2026-11-24T13:40:00Z");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(automatic(&serve, "auto").len(), 1);
+
+    // Day 2: a second one, holding day 2's data.
+    client.cmd(&["SET", "day", "2"]);
+    clock.set("2026-11-25T13:05:00Z");
+    let snaps = wait_automatic(&serve, "auto", 2);
+    let day2_name = snapshot_name(&snaps[1]).to_string();
+    assert!(
+        day2_name.starts_with("automatic.auto-2026-11-25-13-0"),
+        "{snaps:?}"
+    );
+    assert_eq!(snapshot_name(&snaps[0]), day1_name);
+
+    // Day 3, two days after the first: it has outlived the retention limit and is deleted;
+    // day 3's is taken.
+    client.cmd(&["SET", "day", "3"]);
+    clock.set("2026-11-26T13:07:00Z");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let snaps = loop {
+        let snaps = wait_automatic(&serve, "auto", 2);
+        if snapshot_name(&snaps[0]) != day1_name {
+            break snaps;
+        }
+        assert!(Instant::now() < deadline, "{day1_name} was never deleted");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(snapshot_name(&snaps[0]), day2_name);
+    assert!(
+        snapshot_name(&snaps[1]).starts_with("automatic.auto-2026-11-26-13-0"),
+        "{snaps:?}"
+    );
+    assert!(snapshot(&serve, &day1_name)
+        .unwrap_err()
+        .contains("SnapshotNotFoundFault"));
+
+    // An automatic snapshot restores like any other: day 2's holds day 2's data.
+    create_redis(
+        &serve,
+        "fromauto",
+        &[
+            "--snapshot-name",
+            &day2_name,
+            "--snapshot-retention-limit",
+            "0",
+        ],
+    );
+    let restored = serve.wait_available("fromauto");
+    assert_eq!(
+        Client::connect(&redis_endpoint(&restored)).cmd(&["GET", "day"]),
+        Reply::Bulk(Some(b"2".to_vec()))
+    );
+
+    // Deleting the cluster deletes its automatic snapshots; a manual one stays.
+    serve.ok(&[
+        "create-snapshot",
+        "--cache-cluster-id",
+        "auto",
+        "--snapshot-name",
+        "kept",
+    ]);
+    wait_snapshot(&serve, "kept");
+    wait_status(&serve, "auto", "available");
+    serve.ok(&["delete-cache-cluster", "--cache-cluster-id", "auto"]);
+    wait_gone(&serve, "auto");
+    assert_eq!(
+        names(&serve.ok(&["describe-snapshots", "--cache-cluster-id", "auto"])),
+        ["kept"]
+    );
+    assert!(names(&serve.ok(&["describe-snapshots", "--snapshot-source", "system"])).is_empty());
+}
+
+/// A small tmpfs mounted for the life of the guard.
+struct TmpfsMount(std::path::PathBuf);
+
+impl TmpfsMount {
+    /// Mounts a `size` tmpfs on `path`; Err(why) where mounting is not permitted (not root, no
+    /// CAP_SYS_ADMIN in a container).
+    fn mount(path: &Path, size: &str) -> Result<TmpfsMount, String> {
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output()
+            .map_err(|e| format!("running mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        Ok(TmpfsMount(path.to_path_buf()))
+    }
+}
+
+impl Drop for TmpfsMount {
+    fn drop(&mut self) {
+        let ok = Command::new("umount")
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            // Something still has a file open there: detach it now, freed when closed.
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+}
+
+/// Bytes LZF cannot compress (xorshift), so the snapshot is as big as the data.
+fn incompressible(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_disk_fails_the_snapshot_and_leaves_no_partial_file() {
+    let serve = Serve::start();
+    let store = serve.data.join("snapshots");
+    // Mounted after the store exists (serve made it); dropped before `serve`, so unmounted
+    // before serve's data dir is removed.
+    let _mount = match TmpfsMount::mount(&store, "2m") {
+        Ok(m) => m,
+        Err(why) => {
+            eprintln!(
+                "skipped: cannot mount a tmpfs over {}: {why}",
+                store.display()
+            );
+            return;
+        }
+    };
+    std::fs::create_dir_all(store.join(".staging")).unwrap();
+    create_redis(&serve, "full", &[]);
+    let c = serve.wait_available("full");
+    let addr = redis_endpoint(&c);
+    let mut client = Client::connect(&addr);
+    // 4 MB of data for a 2 MB disk.
+    for i in 0..20 {
+        let value = incompressible(200_000, i + 1);
+        client.call(&[b"SET", format!("big:{i}").as_bytes(), &value]);
+    }
+    client.cmd(&["SET", "small", "still here"]);
+
+    serve.ok(&[
+        "create-snapshot",
+        "--cache-cluster-id",
+        "full",
+        "--snapshot-name",
+        "toobig",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let failed = loop {
+        let s = snapshot(&serve, "toobig").unwrap();
+        if s["SnapshotStatus"] != "creating" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the snapshot never ended: {s}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(failed["SnapshotStatus"], "failed", "{failed}");
+    let messages = event_messages(&serve, "full");
+    assert!(
+        messages.iter().any(
+            |m| m.contains("Snapshot failed for snapshot with ID 'toobig'")
+                && m.contains("No space left on device")
+        ),
+        "{messages:?}"
+    );
+    // Nothing partial in the store: no snapshot file, no temporary, the space given back.
+    let left: Vec<String> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, [".staging"], "{left:?}");
+    // The node kept serving, and the cluster is usable again.
+    wait_status(&serve, "full", "available");
+    assert_eq!(
+        client.cmd(&["GET", "small"]),
+        Reply::Bulk(Some(b"still here".to_vec()))
+    );
+    client.cmd(&["SET", "after", "1"]);
+    // With the data shrunk to what the disk holds, the next snapshot succeeds.
+    for i in 0..20 {
+        client.cmd(&["DEL", &format!("big:{i}")]);
+    }
+    serve.ok(&[
+        "create-snapshot",
+        "--cache-cluster-id",
+        "full",
+        "--snapshot-name",
+        "fits",
+    ]);
+    wait_snapshot(&serve, "fits");
+    assert!(store.join("fits.rdb").exists());
+    // The failed one can be deleted.
+    serve.ok(&["delete-snapshot", "--snapshot-name", "toobig"]);
 }

@@ -453,6 +453,9 @@ hrandfield h2 5
 hrandfield h2 -5 withvalues
 hrandfield h2 1 withvalues
 hrandfield h2 x
+hrandfield h2 x y z
+hrandfield h2 1 y z
+hrandfield h2 1 withvalue
 hscan h2 0
 hscan h2 0 match a*
 hscan h2 0 count 0
@@ -500,6 +503,8 @@ spop s -1
 srandmember nokey
 srandmember nokey 3
 srandmember t 2
+srandmember t x y
+srandmember t x
 srandmember t -10
 sadd str x
 set str x
@@ -600,6 +605,8 @@ zrandmember nokey 5
 zadd r 1 a 2 b 3 c
 zrandmember r 2 withscores
 zrandmember r -5
+zrandmember r x y z
+zrandmember r 1 withscore
 zscan r 0
 set str x
 zadd str 1 a
@@ -766,6 +773,12 @@ xautoclaim s g1 c1 0 0 count 10 justid
 xgroup setid s g1 0
 xgroup destroy s g1
 xgroup destroy s g1
+xinfo groups s
+xgroup create s g2 $
+xgroup create s g3 0 entriesread -1
+xgroup create s g4 0 entriesread -2
+xgroup create s g5 0 entriesread 2
+xgroup setid s g5 $ entriesread -1
 xinfo groups s
 set str x
 xadd str 1-1 a b

@@ -295,6 +295,11 @@ fn bench_replication() {
         }
         wait_sync(primary, replica_addr, Duration::from_secs(600));
         let full = t.elapsed().as_secs_f64();
+        // What a full sync carries is the data set as an RDB file: its size, saved after.
+        Client::connect(primary).cmd(&["SAVE"]);
+        let rdb_bytes = std::fs::metadata(d1.path().join("dump.rdb"))
+            .map(|m| m.len())
+            .unwrap_or(0) as f64;
         // Lag under load: writers on the primary, sample offset difference.
         let stop = Arc::new(AtomicBool::new(false));
         let mut ws = Vec::new();
@@ -348,22 +353,37 @@ fn bench_replication() {
         };
         Client::connect(kill.0).cmd(&["CLIENT", "KILL", "TYPE", kill.1]);
         let mut c = Client::connect(primary);
-        for i in 0..1000 {
-            c.cmd(&["SET", &format!("during:{i}"), "x"]);
+        let offset = |a| -> f64 {
+            field(a, "replication", "master_repl_offset")
+                .parse()
+                .unwrap_or(0.0)
+        };
+        let before = offset(primary);
+        const DURING: usize = 5000;
+        let value = "x".repeat(100);
+        for i in 0..DURING {
+            c.cmd(&["SET", &format!("during:{i}"), &value]);
         }
+        let backlog_bytes = offset(primary) - before;
         let t = Instant::now();
         wait_sync(primary, replica_addr, Duration::from_secs(60));
         let partial = t.elapsed().as_secs_f64();
         println!(
-            "{name}: full sync of {n} keys {full:.2} s ({:.0} keys/s); under load ({:.0} writes/s) \
-             replica lag bytes p50 {:.0} p99 {:.0} max {:.0}, caught up {catch_up:.3} s after; \
-             partial resync after CLIENT KILL ({} ok) {partial:.2} s",
+            "{name}: full sync of {n} keys {full:.2} s ({:.0} keys/s, {:.1} MB/s of {:.1} MB RDB); \
+             under load ({:.0} writes/s) replica lag bytes p50 {:.0} p99 {:.0} max {:.0}, caught up \
+             {catch_up:.3} s after; partial resync after CLIENT KILL ({} ok) of {DURING} writes, \
+             {:.2} MB of backlog, in {partial:.3} s ({:.0} keys/s, {:.1} MB/s)",
             n as f64 / full,
+            rdb_bytes / 1e6 / full,
+            rdb_bytes / 1e6,
             writes as f64 / 5.0,
             pct(&mut lags.clone(), 0.5),
             pct(&mut lags.clone(), 0.99),
             pct(&mut lags, 1.0),
             field(primary, "stats", "sync_partial_ok"),
+            backlog_bytes / 1e6,
+            DURING as f64 / partial,
+            backlog_bytes / 1e6 / partial,
         );
         drop(ours);
         drop(real_primary);

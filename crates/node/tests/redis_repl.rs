@@ -46,6 +46,26 @@ fn pairs_sorted(f: Frame) -> String {
     p.join(",")
 }
 
+/// A reply without the name/value pairs named in `names`, at any depth (the names are
+/// XINFO's, which the data set does not use as field names or values).
+fn without_fields(f: Frame, names: &[&str]) -> Frame {
+    match f {
+        Frame::Array(v) => {
+            let mut out = Vec::with_capacity(v.len());
+            let mut items = v.into_iter();
+            while let Some(x) = items.next() {
+                if matches!(&x, Frame::Bulk(b) if names.iter().any(|n| n.as_bytes() == b)) {
+                    items.next();
+                } else {
+                    out.push(without_fields(x, names));
+                }
+            }
+            Frame::Array(out)
+        }
+        other => other,
+    }
+}
+
 /// Every key of every DB: type, value, absolute expiry (unix ms).
 fn dump(addr: SocketAddr) -> Dump {
     let mut c = Client::connect(addr);
@@ -65,6 +85,21 @@ fn dump(addr: SocketAddr) -> Dump {
                 "set" => sorted(c.cmd(&["SMEMBERS", &ks])),
                 "zset" => text(&c.cmd(&["ZRANGE", &ks, "0", "-1", "WITHSCORES"])),
                 "hash" => pairs_sorted(c.cmd(&["HGETALL", &ks])),
+                // Entries, metadata, groups, PEL (delivery times and counts) and consumers.
+                // Not compared: the node counts (the server's memory layout), and what Redis
+                // 7.0's own replication leaves behind on a replica: XREADGROUP reaches it as
+                // XCLAIM, which stamps the replica's time as the consumer's seen-time and does
+                // not advance the group's entries-read (hence its lag).
+                "stream" => text(&without_fields(
+                    c.cmd(&["XINFO", "STREAM", &ks, "FULL", "COUNT", "0"]),
+                    &[
+                        "radix-tree-keys",
+                        "radix-tree-nodes",
+                        "seen-time",
+                        "entries-read",
+                        "lag",
+                    ],
+                )),
                 other => panic!("type {other}"),
             };
             // The absolute expiry time: dumps of the two sides run seconds apart.
@@ -163,6 +198,24 @@ fn write_dataset(addr: SocketAddr, tag: &str) {
         }
         c.cmd(&hargs);
         c.cmd(&["PEXPIRE", &format!("{tag}:h"), "900000"]);
+        let stream = format!("{tag}:stream");
+        for i in 0..250 {
+            c.cmd(&["XADD", &stream, "*", "n", &i.to_string(), "p", "payload"]);
+        }
+        c.cmd(&["XGROUP", "CREATE", &stream, "g", "0"]);
+        c.cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "alice",
+            "COUNT",
+            "20",
+            "STREAMS",
+            &stream,
+            ">",
+        ]);
+        c.cmd(&["XGROUP", "CREATECONSUMER", &stream, "g", "bob"]);
+        c.cmd(&["XTRIM", &stream, "MAXLEN", "240"]);
         c.cmd(&["INCR", &format!("{tag}:int")]);
         c.cmd(&["DEL", &format!("{tag}:s:0")]);
     }

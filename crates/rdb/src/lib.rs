@@ -6,9 +6,10 @@
 //!
 //! - [`Reader`] streams entries out of an RDB file of version 1 to 12 (Redis 2.x to 7.4), every
 //!   encoding: plain types, zipmap, ziplist, intset, listpack, quicklist v1/v2, ZSET_2, LZF and
-//!   integer-encoded strings; it checks the CRC64 trailer. Streams, module values, module aux
-//!   data, pre-GA function records and 7.4 hash-field expiries are refused with
-//!   [`Error::Unsupported`]; function libraries (Redis 7 `FUNCTION2`) are kept aside as source text.
+//!   integer-encoded strings, streams of all three encodings (Redis 5, 7.0, 7.2) with their
+//!   consumer groups; it checks the CRC64 trailer. Module values, module aux data, pre-GA
+//!   function records and 7.4 hash-field expiries are refused with [`Error::Unsupported`];
+//!   function libraries (Redis 7 `FUNCTION2`) are kept aside as source text.
 //! - [`Writer`] writes RDB version 10 (what redis-server 7.0 writes) with the encodings 7.0 uses.
 //! - [`dump`] encodes and decodes DUMP payloads.
 //!
@@ -23,10 +24,12 @@ pub mod encoding;
 mod error;
 pub mod lzf;
 mod read;
+pub mod stream;
 mod write;
 
 pub use error::{Error, Result};
 pub use read::Reader;
+pub use stream::Stream;
 pub use write::{encode_value, Writer};
 
 /// The RDB version this crate writes (redis-server 7.0).
@@ -46,6 +49,8 @@ pub enum Value {
     SortedSet(Vec<(Vec<u8>, f64)>),
     /// Field and value pairs in no particular order.
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    /// Entries, metadata and consumer groups (boxed: much larger than the other variants).
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -57,6 +62,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::SortedSet(_) => "zset",
             Value::Hash(_) => "hash",
+            Value::Stream(_) => "stream",
         }
     }
 }

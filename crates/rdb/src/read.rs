@@ -29,7 +29,7 @@ impl<R: Read> Decoder<R> {
         Ok(b[0])
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut b = [0u8; N];
         self.r.read_exact(&mut b)?;
         Ok(b)
@@ -56,7 +56,7 @@ impl<R: Read> Decoder<R> {
         }
     }
 
-    fn usize_len(&mut self) -> Result<usize> {
+    pub(crate) fn usize_len(&mut self) -> Result<usize> {
         usize::try_from(self.len()?).map_err(|_| corrupt("length does not fit in memory"))
     }
 
@@ -185,7 +185,7 @@ impl<R: Read> Decoder<R> {
                 Value::List(items)
             }
             TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
-                return Err(Error::Unsupported("stream values"))
+                Value::Stream(Box::new(self.stream(t)?))
             }
             TYPE_MODULE_PRE_GA | TYPE_MODULE_2 => return Err(Error::Unsupported("module values")),
             TYPE_HASH_METADATA_PRE_GA
@@ -201,9 +201,10 @@ impl<R: Read> Decoder<R> {
 }
 
 /// Redis never stores empty collections; loading one from a file skips it, RESTORE refuses it.
+/// A stream without entries is not one: it lives on with its last ID and consumer groups.
 pub(crate) fn is_empty_collection(value: &Value) -> bool {
     match value {
-        Value::String(_) => false,
+        Value::String(_) | Value::Stream(_) => false,
         Value::List(v) | Value::Set(v) => v.is_empty(),
         Value::SortedSet(v) => v.is_empty(),
         Value::Hash(v) => v.is_empty(),

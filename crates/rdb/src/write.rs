@@ -5,7 +5,8 @@
 //! strings as 8/16/32-bit integers when they are canonical integers, LZF above 20 bytes when it
 //! saves space; lists as QUICKLIST_2 of 8 KB listpacks (`list-max-listpack-size -2`); sets as
 //! an intset up to 512 integers, else plain; sorted sets and hashes as a listpack up to 128
-//! entries of at most 64 bytes, else ZSET_2 (binary scores) or plain HASH.
+//! entries of at most 64 bytes, else ZSET_2 (binary scores) or plain HASH; streams as
+//! STREAM_LISTPACKS_2 (see [`crate::stream`]).
 
 use std::io::{BufWriter, Write};
 
@@ -189,6 +190,7 @@ pub(crate) fn encode_payload(value: &Value, out: &mut Vec<u8>) -> Result<u8> {
                 TYPE_HASH
             }
         }
+        Value::Stream(s) => crate::stream::encode(s, out)?,
     })
 }
 

@@ -7,6 +7,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
+use rdb::stream::{Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId};
 use rdb::{Entry, Value};
 use support::dataset::{content_of, normalize, Lcg};
 
@@ -47,6 +48,7 @@ fn value() -> impl Strategy<Value = Value> {
             let members = unique(v.iter().map(|p| p.0.clone()).collect());
             Value::SortedSet(members.into_iter().zip(v.iter().map(|p| p.1)).collect())
         }),
+        stream(),
         proptest::collection::vec((blob(), blob()), n).prop_map(|v| {
             let fields = unique(v.iter().map(|p| p.0.clone()).collect());
             Value::Hash(
@@ -57,6 +59,98 @@ fn value() -> impl Strategy<Value = Value> {
             )
         }),
     ]
+}
+
+/// Streams: ascending IDs with sequence and millisecond steps (deltas against a node's master
+/// ID of either sign), field sets that change, groups whose PEL entries belong to consumers.
+fn stream() -> impl Strategy<Value = Value> {
+    let entry = (
+        0u64..3,
+        any::<u64>(),
+        proptest::collection::vec((blob(), blob()), 1..4),
+    );
+    let group = (
+        proptest::collection::vec(any::<u8>(), 0..12),
+        proptest::option::of(any::<u32>()),
+        proptest::collection::vec((any::<u16>(), 0u8..3, any::<i64>(), any::<u64>()), 0..6),
+        1u8..4,
+    );
+    (
+        proptest::collection::vec(entry, 0..250),
+        proptest::collection::vec(group, 0..3),
+        any::<u64>(),
+    )
+        .prop_map(|(raw, raw_groups, extra)| {
+            let mut id = StreamId { ms: 1, seq: 0 };
+            let mut entries = Vec::new();
+            for (step, seq, fields) in raw {
+                id = if step == 0 {
+                    StreamId {
+                        ms: id.ms,
+                        seq: id.seq + 1,
+                    }
+                } else {
+                    StreamId {
+                        ms: id.ms + step,
+                        seq: seq >> 1,
+                    }
+                };
+                entries.push(StreamEntry { id, fields });
+            }
+            let last_id = StreamId {
+                ms: id.ms + (extra & 3),
+                seq: id.seq,
+            };
+            let mut names = BTreeSet::new();
+            let groups = raw_groups
+                .into_iter()
+                .filter(|(name, ..)| names.insert(name.clone()))
+                .map(|(name, read, pel, nconsumers)| {
+                    let consumers: Vec<Consumer> = (0..nconsumers)
+                        .map(|i| Consumer {
+                            name: vec![b'c', i],
+                            seen_time_ms: 1_700_000_000_000 + i as i64,
+                            active_time_ms: 1_700_000_000_000 + i as i64,
+                        })
+                        .collect();
+                    let mut ids = BTreeSet::new();
+                    let pending = pel
+                        .into_iter()
+                        .filter(|(n, ..)| ids.insert(*n))
+                        .map(|(n, owner, time, count)| PendingEntry {
+                            id: StreamId {
+                                ms: n as u64,
+                                seq: 0,
+                            },
+                            consumer: consumers[owner as usize % consumers.len()].name.clone(),
+                            delivery_time_ms: time,
+                            delivery_count: count,
+                        })
+                        .collect();
+                    ConsumerGroup {
+                        name,
+                        last_id: StreamId {
+                            ms: extra % (last_id.ms + 1),
+                            seq: 0,
+                        },
+                        entries_read: read.map(u64::from),
+                        pending,
+                        consumers,
+                    }
+                })
+                .collect();
+            Value::Stream(Box::new(Stream {
+                first_id: entries.first().map_or(StreamId::default(), |e| e.id),
+                entries_added: entries.len() as u64 + (extra >> 40),
+                max_deleted_id: StreamId {
+                    ms: extra & 0xff,
+                    seq: 1,
+                },
+                entries,
+                last_id,
+                groups,
+            }))
+        })
 }
 
 fn entries() -> impl Strategy<Value = Vec<Entry>> {

@@ -143,15 +143,13 @@ impl ControlPlane {
         max_records: Option<i32>,
     ) -> Result<(Vec<SecurityGroup>, Option<String>)> {
         self.read(|state, _| {
-            let groups: Vec<SecurityGroup> = match name {
-                Some(n) => vec![state
-                    .security_groups
-                    .get(&n.to_ascii_lowercase())
-                    .cloned()
-                    .ok_or_else(|| sg_not_found(n))?],
-                None => state.security_groups.values().cloned().collect(),
-            };
-            rules::page(groups, |g| g.name.clone(), marker, max_records)
+            rules::page_of_named(
+                &state.security_groups,
+                name,
+                sg_not_found,
+                marker,
+                max_records,
+            )
         })
     }
 
@@ -383,15 +381,13 @@ impl ControlPlane {
         max_records: Option<i32>,
     ) -> Result<(Vec<SubnetGroup>, Option<String>)> {
         self.read(|state, _| {
-            let groups: Vec<SubnetGroup> = match name {
-                Some(n) => vec![state
-                    .subnet_groups
-                    .get(&n.to_ascii_lowercase())
-                    .cloned()
-                    .ok_or_else(|| subnet_group_not_found(n))?],
-                None => state.subnet_groups.values().cloned().collect(),
-            };
-            rules::page(groups, |g| g.name.clone(), marker, max_records)
+            rules::page_of_named(
+                &state.subnet_groups,
+                name,
+                subnet_group_not_found,
+                marker,
+                max_records,
+            )
         })
     }
 }

@@ -187,15 +187,13 @@ impl ControlPlane {
         max_records: Option<i32>,
     ) -> Result<(Vec<ParameterGroup>, Option<String>)> {
         self.read(|state, _| {
-            let groups: Vec<ParameterGroup> = match name {
-                Some(n) => vec![state
-                    .parameter_groups
-                    .get(&n.to_ascii_lowercase())
-                    .cloned()
-                    .ok_or_else(|| not_found(n))?],
-                None => state.parameter_groups.values().cloned().collect(),
-            };
-            rules::page(groups, |g| g.name.clone(), marker, max_records)
+            rules::page_of_named(
+                &state.parameter_groups,
+                name,
+                not_found,
+                marker,
+                max_records,
+            )
         })
     }
 

@@ -20,6 +20,8 @@ pub struct CreateGroup {
     pub description: String,
     pub primary_cluster_id: Option<String>,
     pub automatic_failover_enabled: Option<bool>,
+    /// `MultiAZEnabled`: needs automatic failover.
+    pub multi_az_enabled: Option<bool>,
     pub num_cache_clusters: Option<i32>,
     pub preferred_cache_cluster_azs: Vec<String>,
     /// The settings of the member clusters it creates.
@@ -33,6 +35,9 @@ pub struct ModifyGroup {
     pub description: Option<String>,
     pub primary_cluster_id: Option<String>,
     pub automatic_failover_enabled: Option<bool>,
+    pub multi_az_enabled: Option<bool>,
+    /// `SnapshottingClusterId`: a member cluster.
+    pub snapshotting_cluster_id: Option<String>,
 }
 
 /// A member as DescribeReplicationGroups shows it.
@@ -127,6 +132,42 @@ fn check_multi_az(state: &State, members: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `MultiAZEnabled` needs automatic failover (the API's rule; the guide has them as one).
+fn check_multi_az_flag(multi_az: Option<bool>, automatic_failover: bool) -> Result<()> {
+    if multi_az == Some(true) && !automatic_failover {
+        return Err(Fault::invalid_parameter_combination(
+            "Multi-AZ needs automatic failover: set AutomaticFailoverEnabled as well.",
+        ));
+    }
+    Ok(())
+}
+
+/// The member a snapshot of the group is taken from (CreateSnapshot with ReplicationGroupId):
+/// its SnapshottingClusterId, else an available read replica, so the primary is spared the
+/// work, else the primary.
+pub(crate) fn snapshot_source(state: &State, group_id: &str) -> Result<String> {
+    let group = state
+        .replication_groups
+        .get(&group_id.to_ascii_lowercase())
+        .ok_or_else(|| not_found(group_id))?;
+    if let Some(c) = &group.snapshotting_cluster {
+        return Ok(c.clone());
+    }
+    let available = |id: &&String| {
+        state
+            .clusters
+            .get(*id)
+            .is_some_and(|c| c.status == cluster_status::AVAILABLE)
+    };
+    Ok(group
+        .members
+        .iter()
+        .filter(|m| **m != group.primary_cluster)
+        .find(available)
+        .unwrap_or(&group.primary_cluster)
+        .clone())
 }
 
 fn version_below(version: &str, min: &[u32]) -> bool {
@@ -225,6 +266,9 @@ pub(crate) fn check_member_delete(state: &mut State, cluster_id: &str) -> Result
         )));
     }
     group.members.retain(|m| m != cluster_id);
+    if group.snapshotting_cluster.as_deref() == Some(cluster_id) {
+        group.snapshotting_cluster = None;
+    }
     Ok(())
 }
 
@@ -314,6 +358,7 @@ impl ControlPlane {
                 }
             };
             let automatic_failover = input.automatic_failover_enabled.unwrap_or(false);
+            check_multi_az_flag(input.multi_az_enabled, automatic_failover)?;
             if automatic_failover {
                 check_multi_az(state, &members)?;
             }
@@ -331,6 +376,8 @@ impl ControlPlane {
                 primary_cluster: members[0].clone(),
                 members,
                 automatic_failover,
+                multi_az: input.multi_az_enabled,
+                snapshotting_cluster: None,
                 endpoint,
                 port,
                 retain_primary: false,
@@ -345,6 +392,18 @@ impl ControlPlane {
             state.replication_groups.insert(id, group.clone());
             Ok(view(state, settings, &group))
         })
+    }
+
+    /// CreateSnapshot with ReplicationGroupId: a snapshot of the member `snapshot_source`
+    /// picks.
+    pub fn create_group_snapshot(
+        &self,
+        group_id: &str,
+        name: &str,
+        tags: &[Tag],
+    ) -> Result<crate::ops::snapshots::SnapshotView> {
+        let source = self.read(|state, _| snapshot_source(state, group_id))?;
+        self.create_snapshot(Some(&source), name, tags)
     }
 
     pub fn describe_replication_groups(&self, id: Option<&str>) -> Result<Vec<GroupView>> {
@@ -397,9 +456,32 @@ impl ControlPlane {
                 }
                 primary = p;
             }
+            let multi_az = match input.multi_az_enabled {
+                Some(m) => Some(m),
+                // Turning automatic failover off turns off a Multi-AZ that only followed it.
+                None if group.multi_az == Some(true) && !failover => {
+                    return Err(Fault::invalid_parameter_combination(
+                        "Multi-AZ is enabled: disable it (MultiAZEnabled false) to disable automatic failover.",
+                    ))
+                }
+                None => group.multi_az,
+            };
+            check_multi_az_flag(multi_az, failover)?;
             if failover && !group.automatic_failover {
                 check_multi_az(state, &group.members)?;
             }
+            let snapshotting = match &input.snapshotting_cluster_id {
+                Some(c) => {
+                    let c = c.to_ascii_lowercase();
+                    if !group.members.contains(&c) {
+                        return Err(Fault::invalid_parameter_value(format!(
+                            "Cache cluster {c} is not a member of replication group {key}."
+                        )));
+                    }
+                    Some(c)
+                }
+                None => group.snapshotting_cluster.clone(),
+            };
             let g = state.replication_groups.get_mut(&key).expect("found above");
             if let Some(d) = &input.description {
                 g.description.clone_from(d);
@@ -407,6 +489,8 @@ impl ControlPlane {
             let changes = primary != g.primary_cluster;
             g.primary_cluster = primary;
             g.automatic_failover = failover;
+            g.multi_az = multi_az;
+            g.snapshotting_cluster = snapshotting;
             if changes {
                 g.status = group_status::MODIFYING.into();
             }
@@ -415,18 +499,34 @@ impl ControlPlane {
         })
     }
 
-    pub fn delete_replication_group(&self, id: &str, retain_primary: bool) -> Result<GroupView> {
+    /// DeleteReplicationGroup. A final snapshot is taken on the primary before its node stops
+    /// (the snapshot worker's, issue 5: the node is held until it is done).
+    pub fn delete_replication_group(
+        &self,
+        id: &str,
+        retain_primary: bool,
+        final_snapshot: Option<&str>,
+    ) -> Result<GroupView> {
         self.write(|state, settings| {
             let key = id.to_ascii_lowercase();
             let group = state
                 .replication_groups
-                .get_mut(&key)
+                .get(&key)
                 .ok_or_else(|| not_found(id))?;
             if group.status == group_status::DELETING {
                 return Err(Fault::invalid_replication_group_state(format!(
                     "Replication group {key} is already being deleted."
                 )));
             }
+            if let Some(name) = final_snapshot {
+                let primary = state
+                    .clusters
+                    .get(&group.primary_cluster)
+                    .cloned()
+                    .ok_or_else(|| Fault::internal("the group's primary cluster is missing"))?;
+                crate::ops::snapshots::final_snapshot(state, settings, &primary, name)?;
+            }
+            let group = state.replication_groups.get_mut(&key).expect("found above");
             group.status = group_status::DELETING.into();
             group.retain_primary = retain_primary;
             let group = group.clone();
@@ -610,5 +710,144 @@ mod tests {
         assert!(!p.snapshot().replication_groups["g"]
             .members
             .contains(&"r3".to_string()));
+    }
+
+    fn set_group_available(p: &ControlPlane, id: &str) {
+        p.write(|s, _| {
+            s.replication_groups.get_mut(id).unwrap().status = group_status::AVAILABLE.into();
+            for c in s.clusters.values_mut() {
+                c.status = cluster_status::AVAILABLE.into();
+                for n in &mut c.nodes {
+                    n.status = node_status::AVAILABLE.into();
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    fn modify(id: &str) -> ModifyGroup {
+        ModifyGroup {
+            replication_group_id: id.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn multi_az_needs_a_replica_and_automatic_failover() {
+        let (p, _) = plane();
+        p.create_replication_group(group("one", 1)).unwrap();
+        set_group_available(&p, "one");
+        let before = p.snapshot();
+        let e = p
+            .modify_replication_group(ModifyGroup {
+                automatic_failover_enabled: Some(true),
+                ..modify("one")
+            })
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterCombination");
+        // MultiAZEnabled without automatic failover, at create and modify.
+        let mut g = group("two", 2);
+        g.multi_az_enabled = Some(true);
+        assert_eq!(
+            p.create_replication_group(g).unwrap_err().code,
+            "InvalidParameterCombination"
+        );
+        let e = p
+            .modify_replication_group(ModifyGroup {
+                multi_az_enabled: Some(true),
+                ..modify("one")
+            })
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterCombination");
+        assert_eq!(p.snapshot().replication_groups, before.replication_groups);
+
+        let mut g = group("two", 2);
+        g.multi_az_enabled = Some(true);
+        g.automatic_failover_enabled = Some(true);
+        let v = p.create_replication_group(g).unwrap();
+        assert!(v.group.multi_az());
+        set_group_available(&p, "two");
+        // Automatic failover cannot go while Multi-AZ stays.
+        let e = p
+            .modify_replication_group(ModifyGroup {
+                automatic_failover_enabled: Some(false),
+                ..modify("two")
+            })
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterCombination");
+        let v = p
+            .modify_replication_group(ModifyGroup {
+                automatic_failover_enabled: Some(false),
+                multi_az_enabled: Some(false),
+                ..modify("two")
+            })
+            .unwrap();
+        assert!(!v.group.multi_az() && !v.group.automatic_failover);
+        // Unset, Multi-AZ follows automatic failover (the guide's single feature).
+        let v = p
+            .modify_replication_group(ModifyGroup {
+                automatic_failover_enabled: Some(true),
+                multi_az_enabled: None,
+                ..modify("two")
+            })
+            .unwrap();
+        assert!(v.group.automatic_failover && !v.group.multi_az());
+        let mut g = group("three", 2);
+        g.automatic_failover_enabled = Some(true);
+        assert!(p.create_replication_group(g).unwrap().group.multi_az());
+    }
+
+    #[test]
+    fn snapshots_of_a_group_come_from_the_snapshotting_cluster_or_a_replica() {
+        let (p, _) = plane();
+        p.create_replication_group(group("g", 3)).unwrap();
+        set_group_available(&p, "g");
+        // A replica by default: the primary is spared.
+        let s = p.create_group_snapshot("G", "s1", &[]).unwrap();
+        assert_eq!(s.snapshot.cluster.id, "g002");
+        assert_eq!(
+            s.snapshot.cluster.replication_group_id.as_deref(),
+            Some("g")
+        );
+        let e = p
+            .modify_replication_group(ModifyGroup {
+                snapshotting_cluster_id: Some("nosuch".into()),
+                ..modify("g")
+            })
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterValue");
+        let v = p
+            .modify_replication_group(ModifyGroup {
+                snapshotting_cluster_id: Some("G003".into()),
+                ..modify("g")
+            })
+            .unwrap();
+        assert_eq!(v.group.snapshotting_cluster.as_deref(), Some("g003"));
+        let s = p.create_group_snapshot("g", "s2", &[]).unwrap();
+        assert_eq!(s.snapshot.cluster.id, "g003");
+        assert_eq!(
+            p.create_group_snapshot("nosuch", "s3", &[])
+                .unwrap_err()
+                .code,
+            "ReplicationGroupNotFoundFault"
+        );
+        // The snapshotting cluster leaves the group: the choice falls back to a replica.
+        p.delete_cache_cluster("g003", None).unwrap();
+        assert_eq!(
+            p.snapshot().replication_groups["g"].snapshotting_cluster,
+            None
+        );
+        // Deleting the group with a final snapshot takes it on the primary.
+        let e = p
+            .delete_replication_group("g", false, Some("bad name!"))
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidParameterValue");
+        assert_eq!(p.snapshot().replication_groups["g"].status, "available");
+        p.delete_replication_group("g", false, Some("final"))
+            .unwrap();
+        let s = p.snapshot();
+        assert_eq!(s.snapshots["final"].cluster.id, "g001");
+        assert!(crate::ops::snapshots::holds_nodes(&s, "g001"));
     }
 }

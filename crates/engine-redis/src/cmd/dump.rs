@@ -5,13 +5,12 @@
 use super::{err, CmdResult, Ctx, Error, NOT_INT, SYNTAX};
 use crate::db::{AccessTracking, OwnedValue};
 use crate::notify::GENERIC;
-use crate::types::{list::End, Aggregate, Hash, Limits, List, Set, ZSet};
+use crate::types::{list::End, Aggregate, Hash, Limits, List, Set, Stream, ZSet};
 use crate::util::{eq_ignore_case, parse_i64};
 
-/// A keyspace value in the `rdb` crate's plain form; `None` for a stream, which the `rdb` crate
-/// does not encode yet.
-pub fn to_rdb(v: &OwnedValue) -> Option<rdb::Value> {
-    Some(match v {
+/// A keyspace value in the `rdb` crate's plain form.
+pub fn to_rdb(v: &OwnedValue) -> rdb::Value {
+    match v {
         OwnedValue::Str(s) => rdb::Value::String(s.clone()),
         OwnedValue::Agg(Aggregate::List(l)) => {
             rdb::Value::List(l.iter().map(<[u8]>::to_vec).collect())
@@ -25,8 +24,8 @@ pub fn to_rdb(v: &OwnedValue) -> Option<rdb::Value> {
         OwnedValue::Agg(Aggregate::Hash(h)) => {
             rdb::Value::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
         }
-        OwnedValue::Agg(Aggregate::Stream(_)) => return None,
-    })
+        OwnedValue::Agg(Aggregate::Stream(s)) => rdb::Value::Stream(Box::new(s.to_rdb())),
+    }
 }
 
 /// A value read from RDB data, in the keyspace's types (encodings follow `limits`).
@@ -61,6 +60,7 @@ pub fn from_rdb(v: rdb::Value, limits: &Limits) -> OwnedValue {
             }
             OwnedValue::Agg(Aggregate::Hash(h))
         }
+        rdb::Value::Stream(s) => OwnedValue::Agg(Aggregate::Stream(Stream::from_rdb(*s))),
     }
 }
 
@@ -72,8 +72,7 @@ pub fn dump(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     }
     let (v, _) = ctx.srv.ks.clone_value(db, key).expect("key just looked up");
-    let value = to_rdb(&v)
-        .ok_or_else(|| Error::msg("ERR DUMP of a stream value is not supported by this server"))?;
+    let value = to_rdb(&v);
     let payload = rdb::dump::encode(&value).map_err(|e| Error::msg(format!("ERR {e}")))?;
     ctx.out.bulk(&payload);
     Ok(())

@@ -1,11 +1,10 @@
 //! Hash commands (redis's t_hash.c).
 
 use super::keys::{parse_cursor, parse_scan_opts, scan_positions};
-use super::{err, CmdResult, Ctx, Error, NOT_FLOAT, NOT_INT, OVERFLOW};
+use super::{err, CmdResult, Ctx, Error, NOT_FLOAT, OVERFLOW};
 use crate::notify::{GENERIC, HASH};
 use crate::types::Hash;
-use crate::util::{eq_ignore_case, fmt_human_double, fmt_i64, glob_match, parse_f64, parse_i64};
-use rand::Rng;
+use crate::util::{fmt_human_double, fmt_i64, glob_match, parse_f64, parse_i64};
 
 fn hset_generic(ctx: &mut Ctx, reply_count: bool) -> CmdResult {
     let a = ctx.argv;
@@ -225,21 +224,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
 pub fn hrandfield(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db();
     let a = ctx.argv;
-    let mut withvalues = false;
-    let count = if a.len() >= 3 {
-        let c = parse_i64(&a[2]).ok_or(Error::msg(NOT_INT))?;
-        if a.len() == 4 {
-            if !eq_ignore_case(&a[3], "withvalues") {
-                return err(super::SYNTAX);
-            }
-            withvalues = true;
-        } else if a.len() > 4 {
-            return err(super::SYNTAX);
-        }
-        Some(c)
-    } else {
-        None
-    };
+    let (count, withvalues) = super::random::parse_count(a, Some("withvalues"))?;
     let Some(h) = ctx.srv.ks.get_hash(db, &a[1])? else {
         match count {
             Some(_) => ctx.out.array(0),
@@ -248,28 +233,7 @@ pub fn hrandfield(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     };
     let len = h.len();
-    let mut rng = rand::thread_rng();
-    let picks: Vec<usize> = match count {
-        None => vec![rng.gen_range(0..len)],
-        Some(c) if c < 0 => {
-            if c.unsigned_abs() > (i64::MAX as u64) / 2 {
-                return err("ERR value is out of range");
-            }
-            (0..c.unsigned_abs())
-                .map(|_| rng.gen_range(0..len))
-                .collect()
-        }
-        Some(c) => {
-            let mut idx: Vec<usize> = (0..len).collect();
-            let c = (c as usize).min(len);
-            for i in 0..c {
-                let j = rng.gen_range(i..len);
-                idx.swap(i, j);
-            }
-            idx.truncate(c);
-            idx
-        }
-    };
+    let picks = super::random::positions(len, count)?;
     let items: Vec<(Vec<u8>, Vec<u8>)> = picks
         .iter()
         .map(|&i| {

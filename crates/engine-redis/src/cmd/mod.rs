@@ -14,6 +14,7 @@ pub mod keys;
 pub mod lists;
 pub mod multi;
 pub mod pubsub_cmds;
+pub mod random;
 pub mod scripting;
 pub mod server;
 pub mod sets;

@@ -1066,8 +1066,9 @@ pub fn feed_monitors(srv: &mut Server, client: &Client, argv: &Argv) {
         if id == client.id {
             continue;
         }
-        if let Some(m) = srv.clients.get(&id) {
+        if let Some(m) = srv.clients.get(&id).filter(|m| !m.obuf_closed) {
             m.outbox.send(OutMsg::Data(line.clone().into_bytes()));
+            crate::obuf::enforce(srv, id);
         }
     }
 }

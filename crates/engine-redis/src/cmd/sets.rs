@@ -1,7 +1,7 @@
 //! Set commands (redis's t_set.c).
 
 use super::keys::{parse_cursor, parse_scan_opts, scan_positions};
-use super::{err, CmdResult, Ctx, Error, NOT_INT, SYNTAX};
+use super::{err, CmdResult, Ctx, Error, SYNTAX};
 use crate::db::OwnedValue;
 use crate::notify::{GENERIC, SET};
 use crate::types::{Aggregate, Set};
@@ -145,14 +145,7 @@ pub fn spop(ctx: &mut Ctx) -> CmdResult {
 pub fn srandmember(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db();
     let a = ctx.argv;
-    if a.len() > 3 {
-        return err(SYNTAX);
-    }
-    let count = if a.len() == 3 {
-        Some(parse_i64(&a[2]).ok_or(Error::msg(NOT_INT))?)
-    } else {
-        None
-    };
+    let (count, _) = super::random::parse_count(a, None)?;
     let Some(s) = ctx.srv.ks.get_set(db, &a[1])? else {
         match count {
             Some(_) => ctx.out.array(0),
@@ -160,28 +153,10 @@ pub fn srandmember(ctx: &mut Ctx) -> CmdResult {
         }
         return Ok(());
     };
-    let mut rng = rand::thread_rng();
-    let len = s.len();
-    let picks: Vec<Vec<u8>> = match count {
-        None => vec![s.at(rng.gen_range(0..len)).to_vec()],
-        Some(c) if c < 0 => {
-            if c.unsigned_abs() > (i64::MAX as u64) / 2 {
-                return err("ERR value is out of range");
-            }
-            (0..c.unsigned_abs())
-                .map(|_| s.at(rng.gen_range(0..len)).to_vec())
-                .collect()
-        }
-        Some(c) => {
-            let mut idx: Vec<usize> = (0..len).collect();
-            let c = (c as usize).min(len);
-            for i in 0..c {
-                let j = rng.gen_range(i..len);
-                idx.swap(i, j);
-            }
-            idx[..c].iter().map(|&i| s.at(i).to_vec()).collect()
-        }
-    };
+    let picks: Vec<Vec<u8>> = super::random::positions(s.len(), count)?
+        .into_iter()
+        .map(|i| s.at(i).to_vec())
+        .collect();
     match count {
         None => ctx.out.bulk(&picks[0]),
         Some(_) => {

@@ -490,8 +490,19 @@ pub fn serve_blocked(
     if items.is_empty() {
         return false;
     }
-    if matches!(op, BlockOp::XReadGroup { .. }) {
+    if let BlockOp::XReadGroup {
+        group,
+        consumer,
+        noack,
+        ..
+    } = op
+    {
         super::modified(srv, client, db, key, STREAM, "xreadgroup");
+        let ids: Vec<StreamId> = items.iter().map(|(id, _)| *id).collect();
+        if let Ok(Some(s)) = srv.ks.get_stream(db, key) {
+            let cmds = group_delivery(s, key, group, consumer, &ids, *noack);
+            crate::persistence::propagate::record(srv, db, cmds);
+        }
     }
     if out.resp3 {
         out.map(1);
@@ -559,8 +570,7 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
                     mkstream = true;
                     i += 1;
                 } else if eq_ignore_case(&a[i], "entriesread") && i + 1 < a.len() {
-                    entries_read =
-                        Some(parse_i64(&a[i + 1]).ok_or(Error::msg(NOT_INT))?.max(0) as u64);
+                    entries_read = parse_entries_read(&a[i + 1])?;
                     i += 2;
                 } else {
                     return err(SYNTAX);
@@ -581,16 +591,13 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
                 return err("BUSYGROUP Consumer Group name already exists");
             }
             let last = parsed.unwrap_or(s.last_id);
-            let er = entries_read.or(if parsed.is_none() {
-                Some(s.entries_added)
-            } else {
-                None
-            });
             s.groups.insert(
                 a[3].to_vec(),
                 Group {
                     last_id: last,
-                    entries_read: er,
+                    // Unknown unless given, even for `$` (Redis 7.0 does the same; the lag is
+                    // then estimated).
+                    entries_read,
                     ..Default::default()
                 },
             );
@@ -602,7 +609,7 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
                 if !eq_ignore_case(&a[5], "entriesread") {
                     return err(SYNTAX);
                 }
-                Some(parse_i64(&a[6]).ok_or(Error::msg(NOT_INT))?.max(0) as u64)
+                parse_entries_read(&a[6])?
             } else {
                 None
             };
@@ -1327,4 +1334,201 @@ pub fn xinfo(ctx: &mut Ctx) -> CmdResult {
         _ => return Err(super::unknown_subcommand(ctx)),
     }
     Ok(())
+}
+
+/// The ENTRIESREAD argument of XGROUP CREATE/SETID: a count, or -1 for "unknown".
+fn parse_entries_read(arg: &[u8]) -> Result<Option<u64>, Error> {
+    match parse_i64(arg).ok_or(Error::msg(NOT_INT))? {
+        -1 => Ok(None),
+        n if n < 0 => err("ERR value for ENTRIESREAD must be positive or -1"),
+        n => Ok(Some(n as u64)),
+    }
+}
+
+/// One propagated command.
+type Cmd = Vec<Vec<u8>>;
+
+/// How a stream write reaches replicas and the AOF when the command as given would not give
+/// the same result there (Redis's rewrites in t_stream.c); `None` keeps the command as is.
+///
+/// - XADD: the ID it generated replaces `*` or `ms-*`;
+/// - XADD and XTRIM with `~`: the trim becomes exact at what was actually kept (`=` and the
+///   resulting length or first ID), LIMIT dropped;
+/// - XREADGROUP: see [`group_delivery`].
+pub fn propagation(
+    srv: &mut crate::server::Server,
+    db: usize,
+    name: &str,
+    argv: &resp::request::Argv,
+    reply: &[u8],
+) -> Option<Vec<Cmd>> {
+    let key = argv.get(1)?;
+    match name {
+        "xadd" => {
+            let resp::Frame::Bulk(id) = resp::Frame::parse(reply).ok()?.0 else {
+                return None;
+            };
+            let s = srv.ks.get_stream(db, key).ok()??;
+            let mut cmd: Cmd = vec![argv[0].to_vec(), key.to_vec()];
+            let mut i = 2;
+            while i < argv.len() {
+                if eq_ignore_case(&argv[i], "nomkstream") {
+                    cmd.push(argv[i].to_vec());
+                    i += 1;
+                } else if eq_ignore_case(&argv[i], "maxlen") || eq_ignore_case(&argv[i], "minid") {
+                    i = exact_trim(argv, i, s, &mut cmd);
+                } else {
+                    break;
+                }
+            }
+            cmd.push(id);
+            cmd.extend(argv.iter().skip(i + 1).map(<[u8]>::to_vec));
+            Some(vec![cmd])
+        }
+        "xtrim" => {
+            let s = srv.ks.get_stream(db, key).ok()??;
+            let mut cmd: Cmd = vec![argv[0].to_vec(), key.to_vec()];
+            exact_trim(argv, 2, s, &mut cmd);
+            Some(vec![cmd])
+        }
+        "xreadgroup" => {
+            let (group, consumer) = (argv.get(2)?, argv.get(3)?);
+            let noack = argv
+                .iter()
+                .skip(4)
+                .take_while(|a| !eq_ignore_case(a, "streams"))
+                .any(|a| eq_ignore_case(a, "noack"));
+            let per_key: Vec<(Vec<u8>, Vec<resp::Frame>)> = match resp::Frame::parse(reply).ok()?.0
+            {
+                resp::Frame::Array(keys) => keys
+                    .into_iter()
+                    .filter_map(|kv| match kv {
+                        resp::Frame::Array(mut kv) if kv.len() == 2 => match (kv.pop(), kv.pop()) {
+                            (Some(resp::Frame::Array(items)), Some(resp::Frame::Bulk(k))) => {
+                                Some((k, items))
+                            }
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect(),
+                resp::Frame::Map(pairs) => pairs
+                    .into_iter()
+                    .filter_map(|(k, v)| match (k, v) {
+                        (resp::Frame::Bulk(k), resp::Frame::Array(items)) => Some((k, items)),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let mut out = Vec::new();
+            for (k, items) in per_key {
+                let ids: Vec<StreamId> = items
+                    .iter()
+                    .filter_map(|e| match e {
+                        resp::Frame::Array(e) => match e.first() {
+                            Some(resp::Frame::Bulk(id)) => StreamId::parse(id, 0),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect();
+                if let Ok(Some(s)) = srv.ks.get_stream(db, &k) {
+                    out.extend(group_delivery(s, &k, group, consumer, &ids, noack));
+                }
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// Copies `MAXLEN|MINID [=|~] threshold [LIMIT n]` at `i` into `cmd`, an approximate trim made
+/// exact at what `s` kept; returns the index after it.
+fn exact_trim(a: &resp::request::Argv, mut i: usize, s: &Stream, cmd: &mut Cmd) -> usize {
+    let is_maxlen = eq_ignore_case(&a[i], "maxlen");
+    cmd.push(a[i].to_vec());
+    i += 1;
+    let approx = &a[i][..] == b"~";
+    if approx || &a[i][..] == b"=" {
+        i += 1;
+    }
+    if approx {
+        cmd.push(b"=".to_vec());
+        cmd.push(if is_maxlen {
+            s.len().to_string().into_bytes()
+        } else {
+            s.entries
+                .keys()
+                .next()
+                .copied()
+                .unwrap_or(StreamId::MAX)
+                .to_bytes()
+        });
+    } else {
+        cmd.push(a[i].to_vec());
+    }
+    i += 1;
+    if i < a.len() && eq_ignore_case(&a[i], "limit") {
+        i += 2;
+    }
+    i
+}
+
+/// Commands that reproduce a group delivery of `ids` elsewhere, as Redis 7.0 propagates
+/// XREADGROUP: an XCLAIM per entry with its delivery time and count and the group's last ID;
+/// with NOACK (nothing pending) the consumer's creation and the group's new position.
+fn group_delivery(
+    s: &Stream,
+    key: &[u8],
+    group: &[u8],
+    consumer: &[u8],
+    ids: &[StreamId],
+    noack: bool,
+) -> Vec<Cmd> {
+    let Some(g) = s.groups.get(group) else {
+        return Vec::new();
+    };
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let bytes = |parts: &[&[u8]]| -> Cmd { parts.iter().map(|p| p.to_vec()).collect() };
+    let last = g.last_id.to_bytes();
+    if noack {
+        let read = g.entries_read.map_or(-1, |n| n as i64).to_string();
+        return vec![
+            bytes(&[b"XGROUP", b"CREATECONSUMER", key, group, consumer]),
+            bytes(&[
+                b"XGROUP",
+                b"SETID",
+                key,
+                group,
+                &last,
+                b"ENTRIESREAD",
+                read.as_bytes(),
+            ]),
+        ];
+    }
+    ids.iter()
+        .filter_map(|id| {
+            let pe = g.pel.get(id)?;
+            let (time, count) = (pe.delivery_time.to_string(), pe.delivery_count.to_string());
+            Some(bytes(&[
+                b"XCLAIM",
+                key,
+                group,
+                &pe.consumer,
+                b"0",
+                &id.to_bytes(),
+                b"TIME",
+                time.as_bytes(),
+                b"RETRYCOUNT",
+                count.as_bytes(),
+                b"FORCE",
+                b"JUSTID",
+                b"LASTID",
+                &last,
+            ]))
+        })
+        .collect()
 }

@@ -11,7 +11,6 @@ use crate::server::Server;
 use crate::types::zset::{LexBound, ScoreBound};
 use crate::types::{Aggregate, ZSet};
 use crate::util::{eq_ignore_case, glob_match, parse_f64, parse_i64};
-use rand::Rng;
 
 pub fn zadd(ctx: &mut Ctx) -> CmdResult {
     let a = ctx.argv;
@@ -897,21 +896,7 @@ pub fn bzmpop(ctx: &mut Ctx) -> CmdResult {
 pub fn zrandmember(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db();
     let a = ctx.argv;
-    let mut withscores = false;
-    let count = if a.len() >= 3 {
-        let c = parse_i64(&a[2]).ok_or(Error::msg(NOT_INT))?;
-        if a.len() == 4 {
-            if !eq_ignore_case(&a[3], "withscores") {
-                return err(SYNTAX);
-            }
-            withscores = true;
-        } else if a.len() > 4 {
-            return err(SYNTAX);
-        }
-        Some(c)
-    } else {
-        None
-    };
+    let (count, withscores) = super::random::parse_count(a, Some("withscores"))?;
     let Some(z) = ctx.srv.ks.get_zset(db, &a[1])? else {
         match count {
             Some(_) => ctx.out.array(0),
@@ -920,28 +905,7 @@ pub fn zrandmember(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     };
     let len = z.len();
-    let mut rng = rand::thread_rng();
-    let picks: Vec<usize> = match count {
-        None => vec![rng.gen_range(0..len)],
-        Some(c) if c < 0 => {
-            if c.unsigned_abs() > (i64::MAX as u64) / 2 {
-                return err("ERR value is out of range");
-            }
-            (0..c.unsigned_abs())
-                .map(|_| rng.gen_range(0..len))
-                .collect()
-        }
-        Some(c) => {
-            let mut idx: Vec<usize> = (0..len).collect();
-            let c = (c as usize).min(len);
-            for i in 0..c {
-                let j = rng.gen_range(i..len);
-                idx.swap(i, j);
-            }
-            idx.truncate(c);
-            idx
-        }
-    };
+    let picks = super::random::positions(len, count)?;
     let items: Vec<(Vec<u8>, f64)> = picks
         .iter()
         .map(|&i| {

@@ -112,8 +112,7 @@ fn rewrite_from_keyspace(srv: &mut Server) -> Result<(), String> {
         let mut cmds: Vec<Propagated> = Vec::new();
         for slot in d.keys.iter() {
             let key = crate::table::Keyed::key(slot).to_vec();
-            let v = super::snapshot::to_rdb(slot.value())
-                .ok_or("stream values cannot be rewritten into the AOF yet")?;
+            let v = super::snapshot::to_rdb(slot.value());
             let payload = rdb::dump::encode(&v).map_err(|e| e.to_string())?;
             let mut c = vec![b"RESTORE".to_vec(), key.clone(), b"0".to_vec(), payload];
             c.push(b"REPLACE".to_vec());

@@ -4,7 +4,8 @@
 //! ```text
 //!   SAVE            the snapshot walk and the file writes run in the caller, lock held
 //!   BGSAVE          Cow::start under the lock, then a "snapshot" thread:
-//!                     loop { lock; Cow::step(1024 slots); unlock; hand bytes to consumers }
+//!                     loop { lock; Cow::step(STEP); take the copied records; unlock;
+//!                            encode them (no lock); hand the bytes to the consumers }
 //!                   consumers: the RDB file (temp file, fsync, rename), replicas doing a full
 //!                   sync (`replication`)
 //!   start of node   `load_at_start`: the AOF if `appendonly yes` and it exists, else
@@ -21,15 +22,19 @@ pub mod propagate;
 pub mod snapshot;
 
 use crate::server::{Engine, Server};
-use snapshot::{Cow, SharedBuf};
+use snapshot::{Cow, Encoder, SharedBuf, StepBudget};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-/// Slots the snapshot walks per lock acquisition: bounds the pause a snapshot adds to any
-/// command (a few hundred microseconds of serialization in a release build).
-const STEP_SLOTS: usize = 512;
+/// What the snapshot walk may do per lock acquisition: bounds the pause a snapshot adds to any
+/// command. A step only copies values out (encoding happens after the lock is released); the
+/// time limit keeps big values and slow (debug, loaded) builds within the same bound.
+const STEP: StepBudget = StepBudget {
+    slots: 512,
+    time: std::time::Duration::from_micros(100),
+};
 
 /// Something that receives the bytes of a snapshot as they are produced.
 pub trait Consumer: Send {
@@ -185,20 +190,45 @@ enum Step {
     More,
     /// Complete: the trailer is in the buffer, `Keyspace::cow` is cleared.
     Done,
-    /// Complete, but a value could not be written: the result must not be used.
+    /// A value could not be written: the result must not be used (`Keyspace::cow` is cleared).
     Failed,
 }
 
-/// One step of the walk under the lock.
-fn pump(srv: &mut Server, buf: &SharedBuf) -> Step {
-    if !Cow::step(&mut srv.ks, STEP_SLOTS) {
-        srv.persist.cow_peak = srv.persist.cow_peak.max(buf.len());
+/// The part of a step that needs the lock: walk, take what was copied. The last step also
+/// ends the copy-on-write (`Keyspace::cow` cleared) in the same lock hold.
+fn copy_step(srv: &mut Server) -> (Vec<snapshot::Detached>, bool) {
+    let done = Cow::step(&mut srv.ks, STEP);
+    let Some(cow) = srv.ks.cow.as_deref_mut() else {
+        return (Vec::new(), true);
+    };
+    srv.persist.cow_peak = srv.persist.cow_peak.max(cow.copied_bytes);
+    let records = cow.take_copied();
+    if done {
+        srv.ks.cow = None;
+    }
+    (records, done)
+}
+
+/// The part of a step that does not: encode the records into `buf`, and end the file after the
+/// last one. `encoder` is None once the snapshot failed.
+fn encode_step(
+    encoder: &mut Option<Encoder>,
+    records: Vec<snapshot::Detached>,
+    done: bool,
+) -> Step {
+    let Some(enc) = encoder.as_mut() else {
+        return Step::Failed;
+    };
+    if enc.encode(records).is_err() {
+        *encoder = None;
+        return Step::Failed;
+    }
+    if !done {
         return Step::More;
     }
-    srv.persist.cow_peak = srv.persist.cow_peak.max(buf.len());
-    match srv.ks.cow.take().map(|mut cow| cow.finish()) {
-        Some(Err(_)) => Step::Failed,
-        _ => Step::Done,
+    match encoder.take().map(Encoder::finish) {
+        Some(Ok(())) => Step::Done,
+        _ => Step::Failed,
     }
 }
 
@@ -225,7 +255,7 @@ fn finish_all(consumers: &mut [(Box<dyn Consumer>, bool)]) {
 }
 
 /// Starts the walk: flips the marks, writes the header.
-fn begin(srv: &mut Server, buf: &SharedBuf) -> Result<(), String> {
+fn begin(srv: &mut Server, buf: &SharedBuf) -> Result<Encoder, String> {
     if srv.ks.cow.is_some() {
         return Err("ERR Background save already in progress".into());
     }
@@ -242,16 +272,22 @@ pub fn save_now(srv: &mut Server) -> Result<(), String> {
     let mut file = RdbFile::create(srv).map_err(|e| format!("ERR {e}"))?;
     let buf = SharedBuf::default();
     let dirty = srv.stats.dirty;
-    begin(srv, &buf)?;
+    let mut encoder = Some(begin(srv, &buf)?);
     let mut ok = true;
     loop {
-        let step = pump(srv, &buf);
+        // The walk always runs to its end, even after a failure: a slot it did not reach would
+        // keep the old mark, and the next snapshot would take it for done.
+        let (records, done) = copy_step(srv);
+        let step = encode_step(&mut encoder, records, done);
+        srv.persist.cow_peak = srv.persist.cow_peak.max(buf.len());
         let bytes = buf.take();
         if ok && (step == Step::Failed || file.write(&bytes).is_err()) {
             ok = false;
             file.abort();
+            // Nothing more to encode, but the walk must still mark every slot (see `done`).
+            encoder = None;
         }
-        if step != Step::More {
+        if done {
             break;
         }
     }
@@ -290,7 +326,7 @@ pub fn start_background(
     }
     consumers.extend(extra.drain(..).map(|c| (c, true)));
     let buf = SharedBuf::default();
-    begin(srv, &buf)?;
+    let encoder = begin(srv, &buf)?;
     srv.persist.running = Some(Running {
         started: Instant::now(),
         dirty_at_start: srv.stats.dirty,
@@ -298,7 +334,7 @@ pub fn start_background(
     });
     let spawned = std::thread::Builder::new()
         .name("snapshot".into())
-        .spawn(move || background(engine, buf, consumers, to_file));
+        .spawn(move || background(engine, buf, encoder, consumers, to_file));
     if let Err(e) = spawned {
         // Nobody will walk: drop the state (marks of unwritten slots stay old, so flip back).
         srv.ks.cow = None;
@@ -312,16 +348,22 @@ pub fn start_background(
 fn background(
     engine: Arc<Engine>,
     buf: SharedBuf,
+    encoder: Encoder,
     mut consumers: Vec<(Box<dyn Consumer>, bool)>,
     to_file: bool,
 ) {
+    let mut encoder = Some(encoder);
+    let mut last_bytes = 0;
     loop {
         let mut guard = engine.lock();
-        let step = pump(&mut guard, &buf);
+        guard.persist.cow_peak = guard.persist.cow_peak.max(last_bytes);
+        let (records, done) = copy_step(&mut guard);
         // Hand the lock to a waiting connection rather than taking it straight back: the walk
         // must interleave with commands, not starve them.
         parking_lot::MutexGuard::unlock_fair(guard);
+        let step = encode_step(&mut encoder, records, done);
         let bytes = buf.take();
+        last_bytes = bytes.len();
         if step == Step::Failed {
             for (c, ok) in consumers.iter_mut().filter(|(_, ok)| *ok) {
                 c.abort();
@@ -329,7 +371,12 @@ fn background(
             }
         }
         feed(&mut consumers, &bytes);
-        if step != Step::More {
+        if !consumers.iter().any(|(_, ok)| *ok) {
+            // Nobody wants the bytes any more (a full disk, replicas gone): stop encoding, but
+            // walk on to the end so every slot gets the new mark.
+            encoder = None;
+        }
+        if done {
             break;
         }
         // Let the consumers catch up (replica sockets): memory stays bounded by their buffers.

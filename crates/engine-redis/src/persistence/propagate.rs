@@ -12,8 +12,9 @@
 //!
 //! Rewrites, as Redis does them, so that replaying later or elsewhere gives the same data:
 //! relative TTLs become `PEXPIREAT` with the absolute time the primary computed (EXPIRE that
-//! deletes becomes DEL), SPOP becomes SREM of the members it popped. Scripts propagate their
-//! effects (the commands they ran), never the script.
+//! deletes becomes DEL), SPOP becomes SREM of the members it popped, stream writes as
+//! `cmd::streams::propagation` says (generated IDs, exact trims, XCLAIM per delivery). Scripts
+//! propagate their effects (the commands they ran), never the script.
 
 use crate::blocking::BlockOp;
 use crate::cmd::CommandSpec;
@@ -72,6 +73,12 @@ pub fn after_write(
                 }
             }
         }
+        "xadd" | "xtrim" | "xreadgroup" => {
+            match crate::cmd::streams::propagation(srv, db, name, argv, reply) {
+                Some(cmds) => out.extend(cmds),
+                None => out.push(argv.iter().map(<[u8]>::to_vec).collect()),
+            }
+        }
         "spop" => {
             let members = popped_members(reply);
             if !members.is_empty() {
@@ -126,6 +133,15 @@ fn sync_expired(srv: &mut Server) {
     srv.persist.expired_seen = srv.ks.expired_log.len();
 }
 
+/// Commands a write outside the command path (a served blocked client) hands to the stream.
+pub fn record(srv: &mut Server, db: usize, cmds: Vec<Vec<Vec<u8>>>) {
+    if active(srv) {
+        srv.persist
+            .pending
+            .extend(cmds.into_iter().map(|c| (db, c)));
+    }
+}
+
 /// A blocked client was served: the pop it did, as a plain command.
 pub fn served(srv: &mut Server, db: usize, key: &[u8], op: &BlockOp) {
     if !active(srv) {
@@ -157,8 +173,8 @@ pub fn served(srv: &mut Server, db: usize, key: &[u8], op: &BlockOp) {
         ]),
         BlockOp::ListMove { dest, from, to } => args(&[b"LMOVE", key, dest, side(from), side(to)]),
         BlockOp::ZPop { max } => args(&[if *max { b"ZPOPMAX" } else { b"ZPOPMIN" }, key]),
-        // XREAD changes nothing. XREADGROUP's pending-list changes are not propagated yet
-        // (redis sends XCLAIM per delivered entry): a known gap of stream replication.
+        // XREAD changes nothing; a served XREADGROUP recorded its effects itself (it alone
+        // knows which entries it delivered, see `cmd::streams::serve_blocked`).
         BlockOp::Wait { .. } | BlockOp::XRead { .. } | BlockOp::XReadGroup { .. } => return,
         BlockOp::ZMPop { max, count } => args(&[
             if *max { b"ZPOPMAX" } else { b"ZPOPMIN" },

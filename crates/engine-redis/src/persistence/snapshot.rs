@@ -1,27 +1,34 @@
-//! Point-in-time snapshots without fork: incremental serialization plus per-key copy-on-write.
+//! Point-in-time snapshots without fork: incremental copying plus per-key copy-on-write, with
+//! the serialization done outside the engine lock.
 //!
 //! ```text
 //!   start (under the lock)      flip Keyspace::mark; every existing slot now carries the *old*
-//!                               mark = "not yet written"; new slots get the new one
-//!   driver step (under the lock, a bounded number of slots per step)
-//!       walk each DB from its last slot down; a slot with the old mark is written, then marked
+//!                               mark = "not yet copied"; new slots get the new one
+//!   driver step (under the lock, at most STEP_SLOTS slots and STEP_TIME)
+//!       walk each DB from its last slot down; a slot with the old mark is copied out
+//!       (key, plain value, TTL: a `Detached` record), then marked
 //!   any write path (db.rs hooks: modify, delete, TTL change, flush)
-//!       a slot with the old mark is written *before* the change, then marked
-//!   between steps (no lock)     the driver hands the bytes written so far to its consumers
-//!                               (the file, replicas waiting for a full sync)
+//!       a slot with the old mark is copied out *before* the change, then marked
+//!   between steps (no lock)     the driver takes the copied records and encodes them with the
+//!                               RDB writer (encodings, LZF, CRC64), then hands the bytes to its
+//!                               consumers (the file, replicas waiting for a full sync)
 //! ```
 //!
-//! Every key that existed at the start is written exactly once, with the value and TTL it had
-//! at the start: either the walk reaches it untouched, or the first change to it writes the old
+//! Every key that existed at the start is copied exactly once, with the value and TTL it had
+//! at the start: either the walk reaches it untouched, or the first change to it copies the old
 //! value first. Keys created later carry the new mark and are skipped. The walk goes from the
 //! end of each DB's dense vector down, so the swap-remove of a deletion only ever moves an
 //! already-visited (or new) slot into a hole below the cursor, never an unvisited one above it.
 //! The marks make revisits harmless.
 //!
-//! Extra memory is the serialized bytes not yet handed to the consumers (one step's worth plus
-//! what the copy-on-write hooks produced meanwhile; `current_cow_size` / `current_cow_peak` in
-//! INFO), not a copy of the dataset. A FLUSHALL/FLUSHDB during a snapshot hands the old tables to
-//! the snapshot instead of freeing them, which keeps memory where it was until they are written.
+//! The lock is held only to copy a bounded number of values (a memcpy each), never to encode
+//! or compress them, so the pause a snapshot adds to a command is one short step.
+//!
+//! Extra memory is the copied records and encoded bytes not yet handed to the consumers (one
+//! step's worth plus what the copy-on-write hooks copied meanwhile; `current_cow_size` /
+//! `current_cow_peak` in INFO), not a copy of the dataset. A FLUSHALL/FLUSHDB during a snapshot
+//! hands the old tables to the snapshot instead of freeing them, which keeps memory where it
+//! was until they are copied.
 
 use crate::db::{Db, Keyspace, ValueRef};
 use crate::table::Keyed;
@@ -29,6 +36,7 @@ use crate::types::Aggregate;
 use parking_lot::Mutex;
 use std::io::Write;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The bytes the RDB writer produced and the driver has not taken yet.
 #[derive(Clone, Default)]
@@ -59,6 +67,16 @@ impl SharedBuf {
     }
 }
 
+/// One key as it was at the start of the snapshot, copied out of the keyspace and waiting to
+/// be encoded outside the lock.
+pub struct Detached {
+    /// The DB number the key had at the start (SWAPDB moves tables).
+    db: u32,
+    key: Vec<u8>,
+    value: rdb::Value,
+    expire_ms: Option<i64>,
+}
+
 /// Where the walk of one table stands.
 struct Cursor {
     /// The DB number this table had when the snapshot started (SWAPDB moves tables).
@@ -70,35 +88,40 @@ struct Cursor {
 /// The copy-on-write state of the running snapshot, kept in the keyspace so that its write
 /// paths can reach it.
 pub struct Cow {
-    /// Slots whose mark equals this are done (written, or created after the start).
+    /// Slots whose mark equals this are done (copied, or created after the start).
     parity: bool,
-    writer: Option<rdb::Writer<SharedBuf>>,
+    /// Copied records the driver has not taken yet.
+    copied: Vec<Detached>,
+    /// Approximate bytes held by `copied`.
+    pub copied_bytes: usize,
     /// One cursor per live DB, indexed like `Keyspace::dbs`.
     cursors: Vec<Cursor>,
     /// Tables flushed during the snapshot, still to be walked.
     orphans: Vec<(Cursor, Db)>,
-    /// The DB of the last SELECTDB record written.
-    current_db: Option<u32>,
-    /// (keys, keys with TTL) of each DB at the start, for the RESIZEDB hints.
-    sizes: Vec<(u64, u64)>,
-    sized: Vec<bool>,
     pub keys_total: u64,
+    /// Keys copied out so far (INFO `current_save_keys_processed`).
     pub keys_written: u64,
-    /// Keys written by the write hooks rather than by the walk.
+    /// Keys copied by the write hooks rather than by the walk.
     pub keys_copied: u64,
-    /// A value the writer refused (never expected: only empty collections are refused).
-    pub encode_errors: u64,
     /// Start time (unix ms): expiry times before it are kept, the loader drops them.
     pub started_ms: i64,
 }
 
+/// How much one step of the walk may do under the lock: whichever limit comes first.
+#[derive(Clone, Copy)]
+pub struct StepBudget {
+    pub slots: usize,
+    pub time: Duration,
+}
+
 impl Cow {
-    /// Starts a snapshot of `ks`: writes the header and aux fields into `buf`.
-    pub fn start(ks: &mut Keyspace, buf: SharedBuf, used_mem: u64) -> rdb::Result<()> {
-        ks.mark = !ks.mark;
+    /// Starts a snapshot of `ks`: flips the marks; returns the encoder, which has written the
+    /// header and aux fields into `buf`.
+    pub fn start(ks: &mut Keyspace, buf: SharedBuf, used_mem: u64) -> rdb::Result<Encoder> {
         let now = crate::util::now_ms();
         let mut w = rdb::Writer::new(buf)?;
         w.standard_aux(crate::info::REDIS_VERSION, now / 1000, used_mem)?;
+        ks.mark = !ks.mark;
         let cursors = ks
             .dbs
             .iter()
@@ -115,58 +138,56 @@ impl Cow {
             .collect();
         ks.cow = Some(Box::new(Cow {
             parity: ks.mark,
-            writer: Some(w),
+            copied: Vec::new(),
+            copied_bytes: 0,
             cursors,
             orphans: Vec::new(),
-            current_db: None,
-            sized: vec![false; sizes.len()],
             keys_total: sizes.iter().map(|s| s.0).sum(),
-            sizes,
             keys_written: 0,
             keys_copied: 0,
-            encode_errors: 0,
             started_ms: now,
         }));
-        Ok(())
+        Ok(Encoder {
+            writer: Some(w),
+            current_db: None,
+            sized: vec![false; sizes.len()],
+            sizes,
+        })
     }
 
-    /// The write hook: writes slot `idx` of table `db` if the snapshot has not reached it.
+    /// The write hook: copies slot `idx` of table `db` if the snapshot has not reached it.
     pub fn preserve(&mut self, db: usize, d: &mut Db, idx: usize) {
         if d.keys.get(idx).mark() == self.parity {
             return;
         }
         let logical = self.cursors[db].logical;
-        self.write_slot(logical, d, idx);
+        self.copy_slot(logical, d, idx);
         self.keys_copied += 1;
     }
 
-    fn write_slot(&mut self, logical: u32, d: &mut Db, idx: usize) {
+    fn copy_slot(&mut self, logical: u32, d: &mut Db, idx: usize) {
         let slot = d.keys.get(idx);
-        let key = slot.key();
-        let expire = d.expire_of(key);
+        let key = slot.key().to_vec();
+        let expire_ms = d.expire_of(&key);
         let value = to_rdb(slot.value());
-        if self.current_db != Some(logical) {
-            let l = logical as usize;
-            let sizes = (l < self.sized.len() && !self.sized[l]).then(|| {
-                self.sized[l] = true;
-                self.sizes[l]
-            });
-            if let Some(w) = self.writer.as_mut() {
-                // The sink is memory: writing cannot fail.
-                let _ = w.select_db(logical, sizes);
-            }
-            self.current_db = Some(logical);
-        }
-        if let Some(w) = self.writer.as_mut() {
-            match value.map(|value| w.entry(key, &value, expire)) {
-                Some(Ok(())) => self.keys_written += 1,
-                Some(Err(_)) | None => self.encode_errors += 1,
-            }
-        }
+        self.copied_bytes += key.len() + approx_size(&value) + 48;
+        self.copied.push(Detached {
+            db: logical,
+            key,
+            value,
+            expire_ms,
+        });
+        self.keys_written += 1;
         d.keys.get_mut(idx).set_mark(self.parity);
     }
 
-    /// FLUSHDB/FLUSHALL of table `db`: keeps the old table if it still has keys to write
+    /// The records copied since the last call, for the encoder.
+    pub fn take_copied(&mut self) -> Vec<Detached> {
+        self.copied_bytes = 0;
+        std::mem::take(&mut self.copied)
+    }
+
+    /// FLUSHDB/FLUSHALL of table `db`: keeps the old table if it still has keys to copy
     /// (`None`), else gives it back to be freed.
     pub fn adopt_flushed(&mut self, db: usize, old: Db) -> Option<Db> {
         let c = &mut self.cursors[db];
@@ -188,23 +209,32 @@ impl Cow {
         self.cursors.swap(a, b);
     }
 
-    /// Walks up to `budget` slots. True when every table has been walked.
-    pub fn step(ks: &mut Keyspace, budget: usize) -> bool {
+    /// Walks one step: until `budget.slots` slots are visited or `budget.time` has passed.
+    /// True when every table has been walked.
+    pub fn step(ks: &mut Keyspace, budget: StepBudget) -> bool {
+        /// Slots between two looks at the time (a clock read costs about as much as a slot).
+        const CHUNK: usize = 32;
         let Keyspace {
             dbs, cow, lazyfree, ..
         } = ks;
         let Some(cow) = cow.as_deref_mut() else {
             return true;
         };
-        let mut left = budget;
+        let started = Instant::now();
+        let mut left = budget.slots;
         while left > 0 {
+            if started.elapsed() >= budget.time {
+                break;
+            }
+            let mut chunk = left.min(CHUNK);
+            left -= chunk;
             if let Some((cur, mut d)) = cow.orphans.pop() {
                 let mut pos = cur.pos.min(d.keys.len());
-                while pos > 0 && left > 0 {
+                while pos > 0 && chunk > 0 {
                     pos -= 1;
-                    left -= 1;
+                    chunk -= 1;
                     if d.keys.get(pos).mark() != cow.parity {
-                        cow.write_slot(cur.logical, &mut d, pos);
+                        cow.copy_slot(cur.logical, &mut d, pos);
                     }
                 }
                 if pos > 0 {
@@ -221,40 +251,93 @@ impl Cow {
             let logical = cow.cursors[i].logical;
             let d = &mut dbs[i];
             let mut pos = cow.cursors[i].pos.min(d.keys.len());
-            while pos > 0 && left > 0 {
+            while pos > 0 && chunk > 0 {
                 pos -= 1;
-                left -= 1;
+                chunk -= 1;
                 if d.keys.get(pos).mark() != cow.parity {
-                    cow.write_slot(logical, d, pos);
+                    cow.copy_slot(logical, d, pos);
                 }
             }
             cow.cursors[i].pos = pos;
         }
         cow.orphans.is_empty() && cow.cursors.iter().all(|c| c.pos == 0)
     }
+}
 
-    /// Ends the file (end marker and checksum into the buffer) once [`Cow::step`] said done.
-    /// A key that could not be encoded fails the whole snapshot: a file missing keys must not
-    /// pass for a point-in-time copy.
-    pub fn finish(&mut self) -> rdb::Result<()> {
-        if self.encode_errors > 0 {
-            self.writer = None;
-            return Err(rdb::Error::Unsupported(
-                "a value this server cannot encode yet (a stream) is in the keyspace",
-            ));
+/// The RDB encoding of a snapshot, run by the driver outside the engine lock on the records
+/// the walk and the hooks copied out, in the order they were copied.
+pub struct Encoder {
+    writer: Option<rdb::Writer<SharedBuf>>,
+    /// The DB of the last SELECTDB record written.
+    current_db: Option<u32>,
+    /// (keys, keys with TTL) of each DB at the start, for the RESIZEDB hints.
+    sizes: Vec<(u64, u64)>,
+    sized: Vec<bool>,
+}
+
+impl Encoder {
+    /// Encodes copied records into the buffer. A key that cannot be encoded fails the whole
+    /// snapshot: a file missing keys must not pass for a point-in-time copy.
+    pub fn encode(&mut self, records: Vec<Detached>) -> rdb::Result<()> {
+        let w = self
+            .writer
+            .as_mut()
+            .ok_or(rdb::Error::Unsupported("the snapshot already failed"))?;
+        for r in records {
+            if self.current_db != Some(r.db) {
+                let l = r.db as usize;
+                let sizes = (l < self.sized.len() && !self.sized[l]).then(|| {
+                    self.sized[l] = true;
+                    self.sizes[l]
+                });
+                w.select_db(r.db, sizes)?;
+                self.current_db = Some(r.db);
+            }
+            if let Err(e) = w.entry(&r.key, &r.value, r.expire_ms) {
+                self.writer = None;
+                return Err(e);
+            }
         }
+        Ok(())
+    }
+
+    /// Ends the file: end marker and checksum into the buffer.
+    pub fn finish(mut self) -> rdb::Result<()> {
         match self.writer.take() {
             Some(w) => w.finish().map(|_| ()),
-            None => Ok(()),
+            None => Err(rdb::Error::Unsupported("the snapshot already failed")),
         }
     }
 }
 
+/// Roughly the heap bytes of a copied value (for the memory figures in INFO).
+fn approx_size(v: &rdb::Value) -> usize {
+    const PER_ITEM: usize = 24;
+    match v {
+        rdb::Value::String(s) => s.len(),
+        rdb::Value::List(l) | rdb::Value::Set(l) => {
+            l.iter().map(|e| e.len() + PER_ITEM).sum::<usize>()
+        }
+        rdb::Value::SortedSet(z) => z.iter().map(|(m, _)| m.len() + 8 + PER_ITEM).sum(),
+        rdb::Value::Hash(h) => h
+            .iter()
+            .map(|(f, v)| f.len() + v.len() + 2 * PER_ITEM)
+            .sum(),
+        rdb::Value::Stream(st) => st
+            .entries
+            .iter()
+            .map(|e| {
+                let fields: usize = e.fields.iter().map(|(f, v)| f.len() + v.len()).sum();
+                fields + 16 + PER_ITEM
+            })
+            .sum(),
+    }
+}
+
 /// A keyspace value in the `rdb` crate's plain form, read in place (`cmd::dump::to_rdb` does
-/// the same from a detached copy; the snapshot must not copy a value twice). `None` for a
-/// stream, which the `rdb` crate does not encode yet.
-pub fn to_rdb(v: ValueRef) -> Option<rdb::Value> {
-    Some(match v {
+/// the same from a detached copy; the snapshot must not copy a value twice).
+pub fn to_rdb(v: ValueRef) -> rdb::Value {
+    match v {
         ValueRef::Str(s) => rdb::Value::String(s.to_vec()),
         ValueRef::Agg(Aggregate::List(l)) => {
             rdb::Value::List(l.iter().map(<[u8]>::to_vec).collect())
@@ -268,6 +351,6 @@ pub fn to_rdb(v: ValueRef) -> Option<rdb::Value> {
         ValueRef::Agg(Aggregate::Hash(h)) => {
             rdb::Value::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
         }
-        ValueRef::Agg(Aggregate::Stream(_)) => return None,
-    })
+        ValueRef::Agg(Aggregate::Stream(s)) => rdb::Value::Stream(Box::new(s.to_rdb())),
+    }
 }

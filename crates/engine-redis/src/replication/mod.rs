@@ -195,6 +195,11 @@ pub fn feed(srv: &mut Server, cmds: &[Propagated]) {
     backlog.push(&bytes);
     r.offset += bytes.len() as u64;
     send_to_replicas(r, &bytes);
+    // A replica that cannot keep up is dropped (client-output-buffer-limit replica).
+    let ids: Vec<u64> = srv.repl.replicas.iter().map(|r| r.client_id).collect();
+    for id in ids {
+        crate::obuf::enforce(srv, id);
+    }
 }
 
 fn send_to_replicas(r: &mut Replication, bytes: &[u8]) {

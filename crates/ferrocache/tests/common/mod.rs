@@ -17,11 +17,17 @@ pub struct Serve {
     pub port: u16,
     pub data: PathBuf,
     pub home: tempfile::TempDir,
+    /// Extra `serve` arguments (e.g. `--clock-file`), kept for relaunches.
+    pub extra_args: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
 impl Serve {
     pub fn start() -> Serve {
+        Serve::start_with(&[])
+    }
+
+    pub fn start_with(extra_args: &[&str]) -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -33,6 +39,7 @@ impl Serve {
             port,
             data: dir.path().join("data"),
             home: tempfile::tempdir().unwrap(),
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
             _dir: dir,
         };
         serve.launch();
@@ -53,6 +60,7 @@ impl Serve {
                 "--data-dir",
             ])
             .arg(&self.data)
+            .args(&self.extra_args)
             .env("FERROCACHE_ACCESS_KEY_ID", KEY)
             .env("FERROCACHE_SECRET_ACCESS_KEY", SECRET)
             .stdout(log.try_clone().unwrap())

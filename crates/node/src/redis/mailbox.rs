@@ -3,7 +3,8 @@
 //!
 //! The connection checks it every time it waits for input, which at pipeline depth 1 is once
 //! per request, so the check is one atomic load: the connection task's waker is registered
-//! once and stays registered, and a sender raises `has_mail` before waking it.
+//! once and stays registered, and a sender raises `has_mail` before waking it. A Close also
+//! raises `killed`, which reaches a connection stuck writing to a client that does not read.
 
 use engine_redis::client::{OutMsg, Outbox};
 use parking_lot::Mutex;
@@ -14,7 +15,9 @@ use std::task::{Context, Poll, Waker};
 #[derive(Default)]
 pub(crate) struct Mailbox {
     has_mail: AtomicBool,
-    /// Bytes of `OutMsg::Data` not yet taken (client output buffer limits).
+    killed: AtomicBool,
+    /// Bytes of `OutMsg::Data` not yet taken plus reply bytes the socket has not taken yet
+    /// (client output buffer limits, CLIENT LIST omem).
     pending: AtomicUsize,
     inner: Mutex<Inner>,
 }
@@ -27,8 +30,12 @@ struct Inner {
 
 impl Outbox for Mailbox {
     fn send(&self, msg: OutMsg) {
-        if let OutMsg::Data(d) = &msg {
-            self.pending.fetch_add(d.len(), Ordering::Relaxed);
+        match &msg {
+            OutMsg::Data(d) => {
+                self.pending.fetch_add(d.len(), Ordering::Relaxed);
+            }
+            OutMsg::Close => self.killed.store(true, Ordering::Release),
+            OutMsg::Unblocked => {}
         }
         let waker = {
             let mut inner = self.inner.lock();
@@ -61,23 +68,49 @@ impl MailboxRx {
         }
     }
 
-    /// Ready when messages are waiting; otherwise the task is woken when one arrives.
-    pub(crate) fn poll_mail(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Makes sure the next message wakes the task polling with `cx`.
+    fn register(&mut self, cx: &Context<'_>) {
         if !self
             .registered
             .as_ref()
             .is_some_and(|w| w.will_wake(cx.waker()))
         {
-            // Registered under the lock a sender takes before reading it, and before reading
-            // `has_mail`: a message is either seen below or wakes this waker.
+            // Registered under the lock a sender takes before reading it, and before the flags
+            // are read: a message is either seen by the caller or wakes this waker.
             self.mailbox.inner.lock().waker = Some(cx.waker().clone());
             self.registered = Some(cx.waker().clone());
         }
+    }
+
+    /// Ready when messages are waiting; otherwise the task is woken when one arrives.
+    pub(crate) fn poll_mail(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.register(cx);
         if self.mailbox.has_mail.load(Ordering::Acquire) {
             Poll::Ready(())
         } else {
             Poll::Pending
         }
+    }
+
+    /// Whether the connection was told to close; otherwise the task is woken when a message
+    /// (maybe that one) arrives.
+    pub(crate) fn poll_killed(&mut self, cx: &mut Context<'_>) -> bool {
+        self.register(cx);
+        self.mailbox.killed.load(Ordering::Acquire)
+    }
+
+    /// Moves the count of unsent reply bytes in the output buffer from `*counted` to `now`.
+    pub(crate) fn recount_unsent(&self, counted: &mut usize, now: usize) {
+        if now > *counted {
+            self.mailbox
+                .pending
+                .fetch_add(now - *counted, Ordering::Relaxed);
+        } else if now < *counted {
+            self.mailbox
+                .pending
+                .fetch_sub(*counted - now, Ordering::Relaxed);
+        }
+        *counted = now;
     }
 
     /// Takes every waiting message, in the order they were sent.

@@ -103,7 +103,7 @@ impl Drop for RedisNode {
 /// Builds the engine configuration from the command line.
 pub fn config_from_args(args: &NodeArgs) -> anyhow::Result<Config> {
     let mut config = Config::default();
-    for (name, value) in &args.params {
+    for (name, value) in args.params.iter().filter(|(n, _)| !is_replicaof(n)) {
         config
             .set_initial(name, value)
             .map_err(|e| anyhow::anyhow!("--param {name}={value}: {e}"))?;
@@ -147,6 +147,43 @@ impl Workers {
     }
 }
 
+/// redis.conf's `replicaof <host> <port>` (alias `slaveof`): not a CONFIG SET parameter, a
+/// role the node takes before it listens.
+fn is_replicaof(name: &str) -> bool {
+    name.eq_ignore_ascii_case("replicaof") || name.eq_ignore_ascii_case("slaveof")
+}
+
+/// `--param replicaof="<host> <port>"`: the node is a replica from its first accepted
+/// connection, so a replaced replica never serves writes as an empty primary (issue 6).
+fn start_as_replica(engine: &Engine, args: &NodeArgs) -> anyhow::Result<()> {
+    let Some((_, target)) = args.params.iter().rev().find(|(n, _)| is_replicaof(n)) else {
+        return Ok(());
+    };
+    let (host, port) = target
+        .split_once(' ')
+        .with_context(|| format!("--param replicaof={target}: expected \"<host> <port>\""))?;
+    let info = ConnInfo {
+        addr: "/control:0".into(),
+        laddr: "/control:0".into(),
+        fd: -1,
+    };
+    let id = engine.connect(
+        ClientKind::Control,
+        info,
+        Arc::new(engine_redis::client::NullOutbox),
+    );
+    let mut cmds = VecDeque::from([Argv::from_slices(&["REPLICAOF", host, port.trim()])]);
+    let mut out = Vec::new();
+    let _ = engine.run(id, &mut cmds, &mut out);
+    engine.disconnect(id);
+    anyhow::ensure!(
+        out.starts_with(b"+OK"),
+        "--param replicaof={target}: {}",
+        String::from_utf8_lossy(&out).trim_end()
+    );
+    Ok(())
+}
+
 /// Starts a node and returns once its listeners are bound (port 0 picks a free port).
 pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     engine_redis::alloc::mark_installed();
@@ -155,6 +192,7 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     // The RDB file or the AOF of `--dir`; a corrupt one stops the start.
     engine_redis::persistence::load_at_start(&mut engine.lock())
         .map_err(|e| anyhow::anyhow!("loading data: {e}"))?;
+    start_as_replica(&engine, &args)?;
     let runtimes = (0..args.threads())
         .map(|_| {
             tokio::runtime::Builder::new_current_thread()
@@ -383,6 +421,40 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Read buffers grown past this are given back once drained.
 const BUFFER_KEEP: usize = 64 * 1024;
 
+/// Writes all of `out`. False when the connection failed, or was closed (CLIENT KILL, output
+/// buffer limits) while the client was not reading.
+async fn write_out<S: AsyncWrite + Unpin>(
+    sock: &mut S,
+    out: &[u8],
+    mail: &mut mailbox::MailboxRx,
+) -> bool {
+    let mut done = 0;
+    // Unsent bytes counted in the client's output buffer (CLIENT LIST omem, output buffer
+    // limits) while the socket does not take them; a reply that leaves at once is never counted.
+    let mut counted = 0;
+    let written = std::future::poll_fn(|cx| loop {
+        match std::pin::Pin::new(&mut *sock).poll_write(cx, &out[done..]) {
+            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(false),
+            Poll::Ready(Ok(n)) => {
+                done += n;
+                if done == out.len() {
+                    return Poll::Ready(true);
+                }
+            }
+            Poll::Pending => {
+                if mail.poll_killed(cx) {
+                    return Poll::Ready(false);
+                }
+                mail.recount_unsent(&mut counted, out.len() - done);
+                return Poll::Pending;
+            }
+        }
+    })
+    .await;
+    mail.recount_unsent(&mut counted, 0);
+    written
+}
+
 /// What a waiting connection woke up for.
 enum Wake {
     Read(std::io::Result<usize>),
@@ -526,7 +598,7 @@ async fn serve<S>(
             closing = true;
         }
         if !out.is_empty() {
-            if sock.write_all(&out).await.is_err() {
+            if !write_out(&mut sock, &out, &mut mail).await {
                 return;
             }
             out.clear();

@@ -124,6 +124,23 @@ impl Builder {
         self.count += 1;
     }
 
+    /// Appends one integer element (what `lpAppendInteger` does).
+    pub fn push_integer(&mut self, v: i64) {
+        let start = self.buf.len();
+        self.push_int(v);
+        let entry_len = self.buf.len() - start;
+        encode_backlen(entry_len, &mut self.buf);
+        self.count += 1;
+    }
+
+    /// Rewrites the first element, a counter pushed with [`Builder::push_integer`] while it was
+    /// in `0..=127`, to `v` in the same range: such integers take one byte, so the update is in
+    /// place, as Redis updates a stream node's entry count.
+    pub fn set_first_small_int(&mut self, v: u8) {
+        assert!(v < 128 && self.count > 0 && self.buf[6] < 128 && self.buf[7] == 1);
+        self.buf[6] = v;
+    }
+
     fn push_int(&mut self, v: i64) {
         let b = &mut self.buf;
         if (0..=127).contains(&v) {
