@@ -49,6 +49,10 @@ start() { # kind port [wrapper...] -> pid of the server
   for _ in $(seq 600); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -p "$port" --pipe <"$LOAD" >/dev/null
 }
+stop() { # pid (not a child of this shell: started inside $(...))
+  kill "$1" 2>/dev/null || true
+  while kill -0 "$1" 2>/dev/null; do sleep 0.1; done
+}
 bench() { # port test pipeline n
   taskset -c 0 redis-benchmark -p "$1" -t "$2" -n "$4" -r 1000000 -d 32 -c 50 -P "$3" -q >/dev/null
 }
@@ -64,10 +68,10 @@ for kind in redis ferrocache; do
       rm -f "$cg".*
       pid=$(start "$kind" "$port" valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$cg.%p")
       bench "$port" "$t" "$p" 5000
-      callgrind_control -i on "$pid" >/dev/null
+      callgrind_control -i on "$pid" >/dev/null 2>&1
       bench "$port" "$t" "$p" "$n"
-      callgrind_control -i off "$pid" >/dev/null
-      kill "$pid"; wait "$pid" 2>/dev/null || true
+      callgrind_control -i off "$pid" >/dev/null 2>&1
+      stop "$pid"
       ir=$(cat "$cg".* | awk '/^totals:/{s+=$2} END{print s}')
       rm -f "$cg".*
       # System calls: strace -c over a run ten times as long.
@@ -80,7 +84,7 @@ for kind in redis ferrocache; do
       sleep 0.5
       bench "$port" "$t" "$p" $((n * 10))
       kill -INT "$spid"; wait "$spid" 2>/dev/null || true
-      kill "$pid"; wait "$pid" 2>/dev/null || true
+      stop "$pid"
       python3 - "$kind" "$t" "$p" "$n" "$ir" "$st" <<'PY'
 import sys
 kind, t, p, n, ir, st = sys.argv[1:]
