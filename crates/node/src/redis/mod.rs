@@ -14,9 +14,9 @@
 //!     read ─▶ parse every complete request in the buffer (no lock)
 //!          ─▶ Engine::run(batch)   (one lock for the whole batch)
 //!          ─▶ one write of all replies
-//!     while waiting for input it also waits on the client's outbox (pub/sub messages, served
-//!     blocked commands, CLIENT KILL: other workers reach it only through this channel) and on
-//!     the deadline of a blocked command.
+//!     while waiting for input it also waits on the client's mailbox (`mailbox.rs`: pub/sub
+//!     messages, served blocked commands, CLIENT KILL, output buffer limits; other workers reach
+//!     a connection only through it) and on the deadline of a blocked command.
 //! ```
 //!
 //! Per-request kernel crossings dominate at pipeline depth 1 on small machines, so a connection
