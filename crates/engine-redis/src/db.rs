@@ -110,6 +110,11 @@ impl Slot {
 
     pub fn set_str(&mut self, val: &[u8]) {
         let k = self.klen();
+        if self.agg.is_none() && self.data.len() - k == val.len() {
+            // Same size (overwriting counters, fixed-size values): no new allocation.
+            self.data[k..].copy_from_slice(val);
+            return;
+        }
         let mut data = Vec::with_capacity(k + val.len());
         data.extend_from_slice(&self.data[..k]);
         data.extend_from_slice(val);

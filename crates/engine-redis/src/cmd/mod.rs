@@ -27,7 +27,6 @@ use crate::server::Server;
 use resp::request::Argv;
 use resp::ReplyBuf;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub const WRITE: u32 = 1;
@@ -483,9 +482,12 @@ pub static TABLE: &[CommandSpec] = &[
     c!("lolwut", -1, READONLY | FAST, 0, 0, 0, "server", server::lolwut),
 ];
 
-fn index() -> &'static HashMap<&'static str, &'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
-    INDEX.get_or_init(|| TABLE.iter().map(|c| (c.name, c)).collect())
+/// Command names (lowercase bytes) to their table entries. A command name is looked up for every
+/// request, so the map hashes with hashbrown's fast default hasher over bytes.
+fn index() -> &'static hashbrown::HashMap<&'static [u8], &'static CommandSpec> {
+    static INDEX: OnceLock<hashbrown::HashMap<&'static [u8], &'static CommandSpec>> =
+        OnceLock::new();
+    INDEX.get_or_init(|| TABLE.iter().map(|c| (c.name.as_bytes(), c)).collect())
 }
 
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
@@ -494,7 +496,13 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     for (d, s) in lower.iter_mut().zip(name) {
         *d = s.to_ascii_lowercase();
     }
-    index().get(std::str::from_utf8(lower).ok()?).copied()
+    index().get(&*lower).copied()
+}
+
+/// The position of a command in [`TABLE`] (every spec the dispatcher sees is one of its entries).
+pub fn table_index(spec: &'static CommandSpec) -> usize {
+    (spec as *const CommandSpec as usize - TABLE.as_ptr() as usize)
+        / std::mem::size_of::<CommandSpec>()
 }
 
 fn unknown_command_error(argv: &Argv) -> String {
@@ -550,7 +558,7 @@ fn reject(
 ) {
     record_error(srv, msg);
     if let Some(s) = spec {
-        srv.stats.commands.entry(s.name).or_default().rejected += 1;
+        srv.stats.commands.of(s).rejected += 1;
     }
     if let Some(m) = client.multi.as_mut() {
         m.aborted = true;
@@ -684,7 +692,9 @@ pub fn run_spec(
     {
         server::feed_monitors(srv, client, argv);
     }
-    let start = std::time::Instant::now();
+    // The clock reading that ended the previous command is this one's start (one clock read
+    // per command; `Server::execute` took `ks.now` from the same reading).
+    let start = srv.clock.last();
     let mark = out.len();
     let dirty_before = srv.stats.dirty;
     let result = {
@@ -705,10 +715,14 @@ pub fn run_spec(
             true
         }
     };
-    let us = start.elapsed().as_micros() as u64;
+    let us = srv
+        .clock
+        .tick()
+        .saturating_duration_since(start)
+        .as_micros() as u64;
     let db = client.db;
     crate::persistence::propagate::after_write(srv, db, spec, argv, &out.buf[mark..], dirty_before);
-    let st = srv.stats.commands.entry(spec.name).or_default();
+    let st = srv.stats.commands.of(spec);
     st.calls += 1;
     st.usec += us;
     if failed {
