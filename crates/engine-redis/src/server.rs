@@ -414,11 +414,21 @@ impl Engine {
         };
         let mut outcome = RunOutcome::Done;
         s.clock.calibrate();
-        if cmds.len() > 1 {
-            let db = client.db;
-            for argv in cmds.iter().take(64) {
-                if let Some(key) = argv.get(1) {
-                    s.ks.warm(db, key);
+        // Most commands name a key first: a pipelined batch loads the keys of the commands
+        // ahead while it runs the current one (`Keyspace::PREFETCH_AHEAD`).
+        // Each key is hashed once, at its first step; the ring holds the hashes of the commands
+        // between the running one and the farthest one being prefetched.
+        let ahead = Keyspace::PREFETCH_AHEAD;
+        let prefetching = cmds.len() > 1;
+        let mut ring = [None::<u64>; 8];
+        let mut started = 0usize;
+        if prefetching {
+            for (i, argv) in cmds.iter().take(ahead[0]).enumerate() {
+                ring[i % 8] = argv.get(1).map(crate::table::hash_key);
+            }
+            for (step, &distance) in ahead.iter().enumerate() {
+                for h in ring.iter().take(distance.min(cmds.len())).flatten() {
+                    s.ks.prefetch_step(client.db, *h, step as u8);
                 }
             }
         }
@@ -430,6 +440,19 @@ impl Engine {
             if let Some(until) = cmd::pause_applies(&mut s, &client, argv) {
                 outcome = RunOutcome::Paused { until_ms: until };
                 break;
+            }
+            if prefetching {
+                let far = started + ahead[0];
+                ring[far % 8] = cmds
+                    .get(ahead[0])
+                    .and_then(|a| a.get(1))
+                    .map(crate::table::hash_key);
+                for (step, &distance) in ahead.iter().enumerate() {
+                    if let Some(h) = ring[(started + distance) % 8] {
+                        s.ks.prefetch_step(client.db, h, step as u8);
+                    }
+                }
+                started += 1;
             }
             let argv = cmds.pop_front().expect("front exists");
             let mark = rb.len();

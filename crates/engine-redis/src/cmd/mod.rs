@@ -482,12 +482,43 @@ pub static TABLE: &[CommandSpec] = &[
     c!("lolwut", -1, READONLY | FAST, 0, 0, 0, "server", server::lolwut),
 ];
 
-/// Command names (lowercase bytes) to their table entries. A command name is looked up for every
-/// request, so the map hashes with hashbrown's fast default hasher over bytes.
-fn index() -> &'static hashbrown::HashMap<&'static [u8], &'static CommandSpec> {
-    static INDEX: OnceLock<hashbrown::HashMap<&'static [u8], &'static CommandSpec>> =
-        OnceLock::new();
-    INDEX.get_or_init(|| TABLE.iter().map(|c| (c.name.as_bytes(), c)).collect())
+/// Command names (lowercase bytes) to their [`TABLE`] positions: an open-addressing table of
+/// `position + 1` (0 = empty) at most a quarter full, probed linearly. A name is looked up for
+/// every request, so this is a hash of the lowercased name and usually a single comparison.
+struct NameIndex {
+    slots: Vec<u16>,
+}
+
+impl NameIndex {
+    fn build() -> NameIndex {
+        let size = (TABLE.len() * 4).next_power_of_two();
+        let mut slots = vec![0u16; size];
+        for (i, spec) in TABLE.iter().enumerate() {
+            let mut at = crate::table::hash_key(spec.name.as_bytes()) as usize & (size - 1);
+            while slots[at] != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            slots[at] = i as u16 + 1;
+        }
+        NameIndex { slots }
+    }
+
+    fn get(&self, lower: &[u8]) -> Option<&'static CommandSpec> {
+        let mask = self.slots.len() - 1;
+        let mut at = crate::table::hash_key(lower) as usize & mask;
+        loop {
+            let spec = &TABLE[(*self.slots.get(at)? as usize).checked_sub(1)?];
+            if spec.name.as_bytes() == lower {
+                return Some(spec);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+fn index() -> &'static NameIndex {
+    static INDEX: OnceLock<NameIndex> = OnceLock::new();
+    INDEX.get_or_init(NameIndex::build)
 }
 
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
@@ -496,7 +527,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     for (d, s) in lower.iter_mut().zip(name) {
         *d = s.to_ascii_lowercase();
     }
-    index().get(&*lower).copied()
+    index().get(lower)
 }
 
 /// The position of a command in [`TABLE`] (every spec the dispatcher sees is one of its entries).
@@ -748,4 +779,35 @@ pub fn cleanup_client(srv: &mut Server, c: &mut Client) {
     }
     srv.monitors.retain(|&i| i != c.id);
     crate::replication::client_gone(srv, c.id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_is_found_in_any_case() {
+        for (i, spec) in TABLE.iter().enumerate() {
+            let upper = spec.name.to_ascii_uppercase();
+            let mixed: String = spec
+                .name
+                .chars()
+                .enumerate()
+                .map(|(j, c)| {
+                    if j % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for name in [spec.name, &upper, &mixed] {
+                let found = lookup(name.as_bytes()).expect("command in the table");
+                assert_eq!(table_index(found), i, "{name}");
+            }
+        }
+        for unknown in ["", "gett", "ge", "x", "getx", "setex2", &"a".repeat(40)] {
+            assert!(lookup(unknown.as_bytes()).is_none(), "{unknown}");
+        }
+    }
 }
