@@ -65,12 +65,67 @@ impl ParseError {
     }
 }
 
-/// An argument vector stored in one buffer: one allocation per command (the argument bytes),
-/// the argument boundaries inline for the usual short commands.
+/// An argument vector stored in one buffer. The usual short command (`GET key`, `SET key
+/// value` with a small value) lives entirely inline, bytes and boundaries: no allocation per
+/// request; a longer one makes one allocation for its bytes.
 #[derive(Clone, Default)]
 pub struct Argv {
-    data: Vec<u8>,
+    data: Bytes,
     ends: Ends,
+}
+
+/// Argument bytes a command may have before they move to the heap.
+const INLINE_BYTES: usize = 62;
+
+/// The argument bytes, concatenated.
+#[derive(Clone)]
+enum Bytes {
+    Inline(u8, [u8; INLINE_BYTES]),
+    Heap(Vec<u8>),
+}
+
+impl Default for Bytes {
+    fn default() -> Self {
+        Bytes::Inline(0, [0; INLINE_BYTES])
+    }
+}
+
+impl Bytes {
+    fn with_capacity(n: usize) -> Bytes {
+        if n <= INLINE_BYTES {
+            Bytes::default()
+        } else {
+            Bytes::Heap(Vec::with_capacity(n))
+        }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Inline(n, b) => &b[..*n as usize],
+            Bytes::Heap(v) => v,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn extend(&mut self, arg: &[u8]) {
+        match self {
+            Bytes::Inline(n, b) if *n as usize + arg.len() <= INLINE_BYTES => {
+                b[*n as usize..*n as usize + arg.len()].copy_from_slice(arg);
+                *n += arg.len() as u8;
+            }
+            Bytes::Inline(n, b) => {
+                let mut v = Vec::with_capacity(*n as usize + arg.len());
+                v.extend_from_slice(&b[..*n as usize]);
+                v.extend_from_slice(arg);
+                *self = Bytes::Heap(v);
+            }
+            Bytes::Heap(v) => v.extend_from_slice(arg),
+        }
+    }
 }
 
 /// Arguments a command may have before its boundaries move to the heap (`SET k v EX 10 NX`).
@@ -143,7 +198,7 @@ impl Argv {
     }
 
     pub fn push(&mut self, arg: &[u8]) {
-        self.data.extend_from_slice(arg);
+        self.data.extend(arg);
         self.ends.push(self.data.len());
     }
 
@@ -163,7 +218,7 @@ impl Argv {
         } else {
             self.ends.get(i - 1).unwrap_or(0)
         };
-        self.data.get(start..end)
+        self.data.as_slice().get(start..end)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
@@ -335,7 +390,7 @@ fn parse_multibulk(buf: &[u8], limits: &RequestLimits) -> Result<Parsed, ParseEr
         None => return Ok(Parsed::Incomplete),
     };
     let mut argv = Argv {
-        data: Vec::with_capacity(total),
+        data: Bytes::with_capacity(total),
         ends: Ends::with_capacity(count),
     };
     if count <= SPANS_ON_STACK {
@@ -736,5 +791,23 @@ mod tests {
         assert_eq!(argv, Argv::from_slices(&args[..3]));
         assert_ne!(argv, Argv::from_slices(&args[..4]));
         assert_eq!(argv.get(3), None);
+    }
+
+    #[test]
+    fn bytes_move_to_the_heap_when_they_outgrow_the_inline_buffer() {
+        let parts: Vec<Vec<u8>> = (0..9).map(|i| vec![b'a' + i as u8; 20]).collect();
+        let mut argv = Argv::new();
+        for (i, p) in parts.iter().enumerate() {
+            argv.push(p);
+            assert_eq!(argv.to_vecs(), parts[..=i].to_vec());
+            assert_eq!(argv.byte_len(), 20 * (i + 1));
+        }
+        let wire = b"*2\r\n$3\r\nGET\r\n$59\r\n".to_vec();
+        let mut wire = wire;
+        wire.extend_from_slice(&[b'k'; 59]);
+        wire.extend_from_slice(b"\r\n");
+        let (got, _) = cmd(&wire);
+        assert_eq!(got, vec![b"GET".to_vec(), vec![b'k'; 59]]);
+        assert!(std::mem::size_of::<Argv>() <= 112);
     }
 }
