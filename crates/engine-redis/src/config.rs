@@ -244,6 +244,8 @@ pub struct Config {
     pub slowlog_slower_than: i64,
     pub slowlog_max_len: usize,
     pub proto_max_bulk_len: i64,
+    /// `min-replicas-to-write`, read by every write command (0: no check).
+    pub min_replicas_to_write: usize,
     pub output_limits: [OutputLimit; 3],
 }
 
@@ -296,6 +298,7 @@ impl Default for Config {
             slowlog_slower_than: 10000,
             slowlog_max_len: 128,
             proto_max_bulk_len: 512 << 20,
+            min_replicas_to_write: 0,
             output_limits: [
                 OutputLimit::default(),
                 OutputLimit {
@@ -451,6 +454,7 @@ impl Config {
         self.slowlog_slower_than = self.int("slowlog-log-slower-than");
         self.slowlog_max_len = self.int("slowlog-max-len") as usize;
         self.proto_max_bulk_len = self.int("proto-max-bulk-len");
+        self.min_replicas_to_write = self.int("min-replicas-to-write").max(0) as usize;
     }
 
     /// The text CONFIG GET prints for a canonical name.

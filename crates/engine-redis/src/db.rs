@@ -36,6 +36,13 @@ impl Keyed for Slot {
     fn key(&self) -> &[u8] {
         &self.data[..self.klen()]
     }
+
+    /// Key and string value share one block: both of its cache lines.
+    fn prefetch_data(&self) {
+        let d = &self.data;
+        crate::table::prefetch(d.as_ptr());
+        crate::table::prefetch(d.as_ptr().wrapping_add(d.len().saturating_sub(1)));
+    }
 }
 
 /// Read access to a value.
@@ -110,6 +117,11 @@ impl Slot {
 
     pub fn set_str(&mut self, val: &[u8]) {
         let k = self.klen();
+        if self.agg.is_none() && self.data.len() - k == val.len() {
+            // Same size (overwriting counters, fixed-size values): no new allocation.
+            self.data[k..].copy_from_slice(val);
+            return;
+        }
         let mut data = Vec::with_capacity(k + val.len());
         data.extend_from_slice(&self.data[..k]);
         data.extend_from_slice(val);
@@ -419,15 +431,24 @@ impl Keyspace {
         }
     }
 
-    /// Loads the cache lines a lookup of `key` will need (hash index, slot, key bytes) without
-    /// changing anything. Run over a whole pipelined batch first, the independent lookups
-    /// overlap their cache misses instead of paying them one after another.
-    pub fn warm(&self, db: usize, key: &[u8]) {
+    /// One step of loading what a lookup of `key` will read (index group, slot, key and value
+    /// bytes; the same in the expiry index when the DB has volatile keys), without changing
+    /// anything: see [`Keyspace::PREFETCH_AHEAD`].
+    /// `h` is the key's `table::hash_key`.
+    #[inline]
+    pub fn prefetch_step(&self, db: usize, h: u64, step: u8) {
         let d = &self.dbs[db];
-        if let Some(i) = d.keys.find(key) {
-            std::hint::black_box(d.keys.get(i).str().and_then(|v| v.first()));
+        d.keys.prefetch_step(h, step);
+        if !d.expires.is_empty() {
+            d.expires.prefetch_step(h, step);
         }
     }
+
+    /// How many commands ahead of the running one each prefetch step works on a pipelined batch:
+    /// step 0 (index group) 6 commands ahead, step 1 (slot) 4, step 2 (key and value) 2. Each
+    /// step reads what the previous one asked for two commands earlier, by when it has arrived,
+    /// so a batch's lookups wait for memory only at its start, not three times per key.
+    pub const PREFETCH_AHEAD: [usize; 3] = [6, 4, 2];
 
     /// Finds a live key and records the access (LRU/LFU). Index valid until the next change.
     pub fn lookup(&mut self, db: usize, key: &[u8]) -> Option<usize> {

@@ -180,12 +180,16 @@ fn section(srv: &Server, name: &str, o: &mut String, caller: usize) {
             let used = srv.used_memory() as u64;
             let rss = rss_bytes();
             let peak = (crate::alloc::peak() as u64).max(used);
-            let dataset: u64 = srv
+            // As redis computes it: the dataset is what is not overhead, and the overhead is the
+            // keyspace's tables (O(number of DBs); walking the keys would hold the lock for
+            // O(keys) on every INFO).
+            let overhead: u64 = srv
                 .ks
                 .dbs
                 .iter()
-                .map(|d| d.keys.iter().map(|s| s.approx_bytes() as u64).sum::<u64>())
+                .map(|d| (d.keys.overhead_bytes() + d.expires.overhead_bytes()) as u64)
                 .sum();
+            let dataset = used.saturating_sub(overhead);
             let maxmem = srv.config.maxmemory;
             let sysmem = total_system_memory();
             o.push_str("# Memory\r\n");

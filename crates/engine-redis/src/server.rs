@@ -22,6 +22,35 @@ pub struct CommandStats {
     pub failed: u64,
 }
 
+/// INFO commandstats: one set of counters per entry of the command table, found by position
+/// (no hashing of the name on every command).
+pub struct CommandStatsTable(Vec<CommandStats>);
+
+impl Default for CommandStatsTable {
+    fn default() -> Self {
+        CommandStatsTable(vec![CommandStats::default(); cmd::TABLE.len()])
+    }
+}
+
+impl CommandStatsTable {
+    pub fn of(&mut self, spec: &'static cmd::CommandSpec) -> &mut CommandStats {
+        &mut self.0[cmd::table_index(spec)]
+    }
+
+    /// The commands that were called or rejected since the last reset: (name, counters).
+    pub fn iter(&self) -> impl Iterator<Item = (&'static &'static str, &CommandStats)> + '_ {
+        cmd::TABLE
+            .iter()
+            .zip(&self.0)
+            .filter(|(_, c)| c.calls > 0 || c.rejected > 0 || c.failed > 0)
+            .map(|(spec, c)| (&spec.name, c))
+    }
+
+    pub fn clear(&mut self) {
+        self.0.fill(CommandStats::default());
+    }
+}
+
 /// Server-wide counters (INFO stats).
 #[derive(Default)]
 pub struct Stats {
@@ -32,7 +61,7 @@ pub struct Stats {
     pub net_output_bytes: u64,
     pub total_error_replies: u64,
     pub errors: HashMap<String, u64>,
-    pub commands: HashMap<&'static str, CommandStats>,
+    pub commands: CommandStatsTable,
     pub pubsub_messages: u64,
     pub evicted_clients: u64,
     pub unexpected_error_replies: u64,
@@ -67,6 +96,8 @@ pub struct Server {
     pub next_client_id: u64,
     pub start: Instant,
     pub start_ms: i64,
+    /// Time as commands see it: `ks.now` and commandstats durations (`util::CommandClock`).
+    pub clock: crate::util::CommandClock,
     pub run_id: String,
     pub tcp_port: u16,
     pub last_save: i64,
@@ -132,6 +163,7 @@ impl Server {
             next_client_id: 1,
             start: Instant::now(),
             start_ms: now,
+            clock: crate::util::CommandClock::new(),
             run_id: rid,
             tcp_port: 0,
             last_save: now / 1000,
@@ -171,7 +203,14 @@ impl Server {
 
     /// Runs one command for `client` (not in the registry) and writes its reply to `out`.
     pub fn execute(&mut self, client: &mut Client, argv: &Argv, out: &mut ReplyBuf) {
-        self.ks.now = crate::util::now_ms();
+        self.clock.calibrate();
+        self.execute_next(client, argv, out);
+    }
+
+    /// [`Server::execute`] for the next command of a batch: the clock was calibrated when the
+    /// batch started, and the reading that ended the previous command is this one's time.
+    fn execute_next(&mut self, client: &mut Client, argv: &Argv, out: &mut ReplyBuf) {
+        self.ks.now = self.clock.wall_ms();
         cmd::dispatch(self, client, argv, out);
         if self.call_depth == 0 {
             crate::persistence::propagate::flush(self);
@@ -182,6 +221,8 @@ impl Server {
     /// Re-entrant execution of a command with a fake client (scripts): the reply bytes.
     pub fn call(&mut self, client: &mut Client, argv: &Argv) -> Vec<u8> {
         let mut out = ReplyBuf::new(client.resp3);
+        // The command's duration starts now, not at the end of the previous one.
+        self.clock.tick();
         self.call_depth += 1;
         cmd::dispatch(self, client, argv, &mut out);
         self.call_depth -= 1;
@@ -372,11 +413,22 @@ impl Engine {
             resp3: client.resp3,
         };
         let mut outcome = RunOutcome::Done;
-        if cmds.len() > 1 {
-            let db = client.db;
-            for argv in cmds.iter().take(64) {
-                if let Some(key) = argv.get(1) {
-                    s.ks.warm(db, key);
+        s.clock.calibrate();
+        // Most commands name a key first: a pipelined batch loads the keys of the commands
+        // ahead while it runs the current one (`Keyspace::PREFETCH_AHEAD`).
+        // Each key is hashed once, at its first step; the ring holds the hashes of the commands
+        // between the running one and the farthest one being prefetched.
+        let ahead = Keyspace::PREFETCH_AHEAD;
+        let prefetching = cmds.len() > 1;
+        let mut ring = [None::<u64>; 8];
+        let mut started = 0usize;
+        if prefetching {
+            for (i, argv) in cmds.iter().take(ahead[0]).enumerate() {
+                ring[i % 8] = argv.get(1).map(crate::table::hash_key);
+            }
+            for (step, &distance) in ahead.iter().enumerate() {
+                for h in ring.iter().take(distance.min(cmds.len())).flatten() {
+                    s.ks.prefetch_step(client.db, *h, step as u8);
                 }
             }
         }
@@ -389,10 +441,23 @@ impl Engine {
                 outcome = RunOutcome::Paused { until_ms: until };
                 break;
             }
+            if prefetching {
+                let far = started + ahead[0];
+                ring[far % 8] = cmds
+                    .get(ahead[0])
+                    .and_then(|a| a.get(1))
+                    .map(crate::table::hash_key);
+                for (step, &distance) in ahead.iter().enumerate() {
+                    if let Some(h) = ring[(started + distance) % 8] {
+                        s.ks.prefetch_step(client.db, h, step as u8);
+                    }
+                }
+                started += 1;
+            }
             let argv = cmds.pop_front().expect("front exists");
             let mark = rb.len();
             let mode_before = client.reply_mode;
-            s.execute(&mut client, &argv, &mut rb);
+            s.execute_next(&mut client, &argv, &mut rb);
             rb.resp3 = client.resp3;
             // CLIENT REPLY OFF|SKIP: drop this command's reply.
             match mode_before {
@@ -426,7 +491,9 @@ impl Engine {
         s.stats.net_output_bytes += rb.buf.len() as u64;
         s.stats.net_input_bytes = self.input_bytes();
         // The AOF is written (and fsynced under `always`) before any reply leaves.
-        crate::persistence::aof::end_batch(&mut s);
+        if s.persist.aof.is_some() {
+            crate::persistence::aof::end_batch(&mut s);
+        }
         self.max_bulk_len.store(
             s.config.proto_max_bulk_len,
             std::sync::atomic::Ordering::Relaxed,

@@ -209,6 +209,58 @@ fn glob_inner(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize) -> bool {
     p.is_empty() && s.is_empty()
 }
 
+/// The time commands see, read once per command: the monotonic reading that ends a command
+/// (for its commandstats/slowlog duration) is the next command's start, and its wall-clock
+/// milliseconds (`Keyspace::now`) are derived from it, so a pipelined batch pays one clock read
+/// per command instead of three. [`CommandClock::calibrate`] re-reads the wall clock at the
+/// start of every batch (and of every command run outside one).
+pub struct CommandClock {
+    last: std::time::Instant,
+    base: std::time::Instant,
+    base_wall_us: i64,
+}
+
+impl Default for CommandClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CommandClock {
+    pub fn new() -> CommandClock {
+        let now = std::time::Instant::now();
+        CommandClock {
+            last: now,
+            base: now,
+            base_wall_us: now_us(),
+        }
+    }
+
+    /// Reads both clocks afresh.
+    pub fn calibrate(&mut self) {
+        self.base = std::time::Instant::now();
+        self.last = self.base;
+        self.base_wall_us = now_us();
+    }
+
+    /// The latest reading.
+    pub fn last(&self) -> std::time::Instant {
+        self.last
+    }
+
+    /// Reads the monotonic clock; the new reading becomes the latest.
+    pub fn tick(&mut self) -> std::time::Instant {
+        self.last = std::time::Instant::now();
+        self.last
+    }
+
+    /// Unix time in milliseconds of the latest reading.
+    pub fn wall_ms(&self) -> i64 {
+        let since = self.last.saturating_duration_since(self.base).as_micros() as i64;
+        (self.base_wall_us + since).div_euclid(1000)
+    }
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

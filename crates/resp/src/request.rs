@@ -65,11 +65,123 @@ impl ParseError {
     }
 }
 
-/// An argument vector stored in one buffer (one allocation per command, not per argument).
-#[derive(Clone, Default, PartialEq, Eq)]
+/// An argument vector stored in one buffer. The usual short command (`GET key`, `SET key
+/// value` with a small value) lives entirely inline, bytes and boundaries: no allocation per
+/// request; a longer one makes one allocation for its bytes.
+#[derive(Clone, Default)]
 pub struct Argv {
-    data: Vec<u8>,
-    ends: Vec<usize>,
+    data: Bytes,
+    ends: Ends,
+}
+
+/// Argument bytes a command may have before they move to the heap.
+const INLINE_BYTES: usize = 62;
+
+/// The argument bytes, concatenated.
+#[derive(Clone)]
+enum Bytes {
+    Inline(u8, [u8; INLINE_BYTES]),
+    Heap(Vec<u8>),
+}
+
+impl Default for Bytes {
+    fn default() -> Self {
+        Bytes::Inline(0, [0; INLINE_BYTES])
+    }
+}
+
+impl Bytes {
+    fn with_capacity(n: usize) -> Bytes {
+        if n <= INLINE_BYTES {
+            Bytes::default()
+        } else {
+            Bytes::Heap(Vec::with_capacity(n))
+        }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Inline(n, b) => &b[..*n as usize],
+            Bytes::Heap(v) => v,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn extend(&mut self, arg: &[u8]) {
+        match self {
+            Bytes::Inline(n, b) if *n as usize + arg.len() <= INLINE_BYTES => {
+                b[*n as usize..*n as usize + arg.len()].copy_from_slice(arg);
+                *n += arg.len() as u8;
+            }
+            Bytes::Inline(n, b) => {
+                let mut v = Vec::with_capacity(*n as usize + arg.len());
+                v.extend_from_slice(&b[..*n as usize]);
+                v.extend_from_slice(arg);
+                *self = Bytes::Heap(v);
+            }
+            Bytes::Heap(v) => v.extend_from_slice(arg),
+        }
+    }
+}
+
+/// Arguments a command may have before its boundaries move to the heap (`SET k v EX 10 NX`).
+const INLINE_ARGS: usize = 6;
+
+/// End offsets of the arguments in `Argv::data`.
+#[derive(Clone)]
+enum Ends {
+    /// Up to [`INLINE_ARGS`] ends, while the data fits in `u32` offsets.
+    Inline(u8, [u32; INLINE_ARGS]),
+    Heap(Vec<usize>),
+}
+
+impl Default for Ends {
+    fn default() -> Self {
+        Ends::Inline(0, [0; INLINE_ARGS])
+    }
+}
+
+impl Ends {
+    fn len(&self) -> usize {
+        match self {
+            Ends::Inline(n, _) => *n as usize,
+            Ends::Heap(v) => v.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<usize> {
+        match self {
+            Ends::Inline(n, e) => (i < *n as usize).then(|| e[i] as usize),
+            Ends::Heap(v) => v.get(i).copied(),
+        }
+    }
+
+    fn push(&mut self, end: usize) {
+        match self {
+            Ends::Inline(n, e) if (*n as usize) < INLINE_ARGS && end <= u32::MAX as usize => {
+                e[*n as usize] = end as u32;
+                *n += 1;
+            }
+            Ends::Inline(n, e) => {
+                let mut v: Vec<usize> = e[..*n as usize].iter().map(|&x| x as usize).collect();
+                v.push(end);
+                *self = Ends::Heap(v);
+            }
+            Ends::Heap(v) => v.push(end),
+        }
+    }
+
+    fn with_capacity(n: usize) -> Ends {
+        if n <= INLINE_ARGS {
+            Ends::default()
+        } else {
+            Ends::Heap(Vec::with_capacity(n))
+        }
+    }
 }
 
 impl Argv {
@@ -86,7 +198,7 @@ impl Argv {
     }
 
     pub fn push(&mut self, arg: &[u8]) {
-        self.data.extend_from_slice(arg);
+        self.data.extend(arg);
         self.ends.push(self.data.len());
     }
 
@@ -95,13 +207,18 @@ impl Argv {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.ends.len() == 0
     }
 
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&[u8]> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(&self.data[start..end])
+        let end = self.ends.get(i)?;
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends.get(i - 1).unwrap_or(0)
+        };
+        self.data.as_slice().get(start..end)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
@@ -117,6 +234,14 @@ impl Argv {
         self.iter().map(|a| a.to_vec()).collect()
     }
 }
+
+impl PartialEq for Argv {
+    fn eq(&self, other: &Argv) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Argv {}
 
 impl Index<usize> for Argv {
     type Output = [u8];
@@ -155,8 +280,8 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
     memchr::memchr(b'\r', &buf[from..]).map(|i| from + i)
 }
 
+/// Redis's `string2ll`: optional '-', digits, no '+', no leading zeros except "0".
 fn parse_i64(s: &[u8]) -> Option<i64> {
-    // Redis's string2ll: optional '-', digits, no '+', no leading zeros except "0".
     if s.is_empty() || s.len() > 20 {
         return None;
     }
@@ -182,52 +307,136 @@ fn parse_i64(s: &[u8]) -> Option<i64> {
     Some(v)
 }
 
-fn parse_multibulk(buf: &[u8], limits: &RequestLimits) -> Result<Parsed, ParseError> {
-    let Some(cr) = find_crlf(buf, 1) else {
-        if buf.len() > PROTO_INLINE_MAX_SIZE {
-            return Err(ParseError::TooBigMbulkCount);
-        }
-        return Ok(Parsed::Incomplete);
-    };
-    if cr > PROTO_INLINE_MAX_SIZE {
-        return Err(ParseError::TooBigMbulkCount);
+/// The common header `<digits>\r` at `buf[from..]`, read in one pass: (value, index of the CR).
+/// `None` for anything else (signs, leading zeros, long or unterminated numbers, other bytes),
+/// which then takes the general path and gets exactly its answer: this only shortcuts inputs
+/// that `parse_i64` accepts with the same value.
+#[inline]
+fn short_number(buf: &[u8], from: usize) -> Option<(i64, usize)> {
+    let first = *buf.get(from)?;
+    if !first.is_ascii_digit() || (first == b'0' && buf.get(from + 1) != Some(&b'\r')) {
+        return None;
     }
+    let mut v = 0i64;
+    // At most 18 digits: no overflow, and far below the 64 KiB header limit.
+    for (i, &c) in buf.iter().enumerate().skip(from).take(19) {
+        if c.is_ascii_digit() && i - from < 18 {
+            v = v * 10 + (c - b'0') as i64;
+        } else if c == b'\r' {
+            return Some((v, i));
+        } else {
+            return None;
+        }
+    }
+    None
+}
+
+/// A header line (`*N` or `$N`) starting at `pos` (the type byte): (number or `None` if it does
+/// not parse, index of its CR). `Err(None)` if the line is not complete yet, `Err(Some(e))` if
+/// it is too long.
+#[inline]
+fn header(
+    buf: &[u8],
+    pos: usize,
+    too_big: ParseError,
+) -> Result<(Option<i64>, usize), Option<ParseError>> {
+    if let Some((n, cr)) = short_number(buf, pos + 1) {
+        return Ok((Some(n), cr));
+    }
+    let Some(cr) = find_crlf(buf, pos + 1) else {
+        return Err((buf.len() - pos > PROTO_INLINE_MAX_SIZE).then_some(too_big));
+    };
+    if cr - pos > PROTO_INLINE_MAX_SIZE {
+        return Err(Some(too_big));
+    }
+    Ok((parse_i64(&buf[pos + 1..cr]), cr))
+}
+
+/// Arguments whose positions the first pass keeps on the stack (longer commands walk twice).
+const SPANS_ON_STACK: usize = 8;
+
+fn parse_multibulk(buf: &[u8], limits: &RequestLimits) -> Result<Parsed, ParseError> {
+    let (count, cr) = match header(buf, 0, ParseError::TooBigMbulkCount) {
+        Ok(h) => h,
+        Err(None) => return Ok(Parsed::Incomplete),
+        Err(Some(e)) => return Err(e),
+    };
     if cr + 1 >= buf.len() {
         return Ok(Parsed::Incomplete);
     }
-    let count = match parse_i64(&buf[1..cr]) {
+    let count = match count {
         Some(n) if n <= MAX_MULTIBULK => n,
         _ => return Err(ParseError::InvalidMultibulkLength),
     };
     if count > 10 && !limits.authenticated {
         return Err(ParseError::UnauthenticatedMultibulkLength);
     }
-    let mut pos = cr + 2;
+    let first = cr + 2;
     if count <= 0 {
-        return Ok(Parsed::Command(Argv::new(), pos));
+        return Ok(Parsed::Command(Argv::new(), first));
     }
-    // First pass: check that the whole command is buffered, without copying.
-    let mut spans: Vec<(usize, usize)> = Vec::with_capacity((count as usize).min(1024));
-    for _ in 0..count {
+    let count = count as usize;
+    // First pass: check that the whole command is buffered, without copying (a large argument
+    // arriving in pieces is not copied again and again).
+    let mut spans = [(0usize, 0usize); SPANS_ON_STACK];
+    let mut total = 0;
+    let end = match walk_bulks(buf, first, count, limits, |i, s, e| {
+        total += e - s;
+        if let Some(slot) = spans.get_mut(i) {
+            *slot = (s, e);
+        }
+    })? {
+        Some(end) => end,
+        None => return Ok(Parsed::Incomplete),
+    };
+    let mut argv = Argv {
+        data: Bytes::with_capacity(total),
+        ends: Ends::with_capacity(count),
+    };
+    if count <= SPANS_ON_STACK {
+        for &(s, e) in &spans[..count] {
+            argv.push(&buf[s..e]);
+        }
+    } else {
+        walk_bulks(buf, first, count, limits, |_, s, e| argv.push(&buf[s..e]))?;
+    }
+    Ok(Parsed::Command(argv, end))
+}
+
+/// Walks `count` bulk strings from `pos`, calling `f(index, start, end)` for each; the position
+/// after the last, or `None` if the buffer ends first.
+#[inline]
+fn walk_bulks(
+    buf: &[u8],
+    mut pos: usize,
+    count: usize,
+    limits: &RequestLimits,
+    mut f: impl FnMut(usize, usize, usize),
+) -> Result<Option<usize>, ParseError> {
+    for i in 0..count {
         if pos >= buf.len() {
-            return Ok(Parsed::Incomplete);
+            return Ok(None);
         }
-        let Some(cr) = find_crlf(buf, pos) else {
-            if buf.len() - pos > PROTO_INLINE_MAX_SIZE {
-                return Err(ParseError::TooBigBulkCount);
+        let (len, cr) = if buf[pos] == b'$' {
+            match header(buf, pos, ParseError::TooBigBulkCount) {
+                Ok(h) => h,
+                Err(None) => return Ok(None),
+                Err(Some(e)) => return Err(e),
             }
-            return Ok(Parsed::Incomplete);
+        } else {
+            // Redis looks for the line end (from the type byte on) before it looks at the type.
+            return match find_crlf(buf, pos) {
+                None if buf.len() - pos <= PROTO_INLINE_MAX_SIZE => Ok(None),
+                Some(cr) if cr - pos <= PROTO_INLINE_MAX_SIZE => {
+                    Err(ParseError::ExpectedDollar(buf[pos]))
+                }
+                _ => Err(ParseError::TooBigBulkCount),
+            };
         };
-        if cr - pos > PROTO_INLINE_MAX_SIZE {
-            return Err(ParseError::TooBigBulkCount);
-        }
-        if buf[pos] != b'$' {
-            return Err(ParseError::ExpectedDollar(buf[pos]));
-        }
         if cr + 1 >= buf.len() {
-            return Ok(Parsed::Incomplete);
+            return Ok(None);
         }
-        let len = match parse_i64(&buf[pos + 1..cr]) {
+        let len = match len {
             Some(n) if n >= 0 && n <= limits.max_bulk_len => n as usize,
             _ => return Err(ParseError::InvalidBulkLength),
         };
@@ -237,20 +446,12 @@ fn parse_multibulk(buf: &[u8], limits: &RequestLimits) -> Result<Parsed, ParseEr
         let start = cr + 2;
         // Redis does not check the trailing CRLF bytes, it skips two bytes.
         if buf.len() < start + len + 2 {
-            return Ok(Parsed::Incomplete);
+            return Ok(None);
         }
-        spans.push((start, start + len));
+        f(i, start, start + len);
         pos = start + len + 2;
     }
-    let total: usize = spans.iter().map(|(s, e)| e - s).sum();
-    let mut argv = Argv {
-        data: Vec::with_capacity(total),
-        ends: Vec::with_capacity(spans.len()),
-    };
-    for (s, e) in spans {
-        argv.push(&buf[s..e]);
-    }
-    Ok(Parsed::Command(argv, pos))
+    Ok(Some(pos))
 }
 
 fn parse_inline(buf: &[u8]) -> Result<Parsed, ParseError> {
@@ -444,5 +645,169 @@ mod tests {
         assert_eq!(cmd(b"\r\n").0.len(), 0);
         assert_eq!(parse(b"PING"), Ok(Parsed::Incomplete));
         assert_eq!(parse(b"get \"a\"b\n"), Err(ParseError::UnbalancedQuotes));
+    }
+
+    /// The straightforward parser this module had before the single-allocation one (spans in a
+    /// `Vec`, `memchr` for every line): the oracle the fast path is compared with.
+    fn reference_multibulk(buf: &[u8], limits: &RequestLimits) -> Result<Parsed, ParseError> {
+        let Some(cr) = find_crlf(buf, 1) else {
+            if buf.len() > PROTO_INLINE_MAX_SIZE {
+                return Err(ParseError::TooBigMbulkCount);
+            }
+            return Ok(Parsed::Incomplete);
+        };
+        if cr > PROTO_INLINE_MAX_SIZE {
+            return Err(ParseError::TooBigMbulkCount);
+        }
+        if cr + 1 >= buf.len() {
+            return Ok(Parsed::Incomplete);
+        }
+        let count = match parse_i64(&buf[1..cr]) {
+            Some(n) if n <= MAX_MULTIBULK => n,
+            _ => return Err(ParseError::InvalidMultibulkLength),
+        };
+        if count > 10 && !limits.authenticated {
+            return Err(ParseError::UnauthenticatedMultibulkLength);
+        }
+        let mut pos = cr + 2;
+        if count <= 0 {
+            return Ok(Parsed::Command(Argv::new(), pos));
+        }
+        // First pass: check that the whole command is buffered, without copying.
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity((count as usize).min(1024));
+        for _ in 0..count {
+            if pos >= buf.len() {
+                return Ok(Parsed::Incomplete);
+            }
+            let Some(cr) = find_crlf(buf, pos) else {
+                if buf.len() - pos > PROTO_INLINE_MAX_SIZE {
+                    return Err(ParseError::TooBigBulkCount);
+                }
+                return Ok(Parsed::Incomplete);
+            };
+            if cr - pos > PROTO_INLINE_MAX_SIZE {
+                return Err(ParseError::TooBigBulkCount);
+            }
+            if buf[pos] != b'$' {
+                return Err(ParseError::ExpectedDollar(buf[pos]));
+            }
+            if cr + 1 >= buf.len() {
+                return Ok(Parsed::Incomplete);
+            }
+            let len = match parse_i64(&buf[pos + 1..cr]) {
+                Some(n) if n >= 0 && n <= limits.max_bulk_len => n as usize,
+                _ => return Err(ParseError::InvalidBulkLength),
+            };
+            if len > 16384 && !limits.authenticated {
+                return Err(ParseError::UnauthenticatedBulkLength);
+            }
+            let start = cr + 2;
+            // Redis does not check the trailing CRLF bytes, it skips two bytes.
+            if buf.len() < start + len + 2 {
+                return Ok(Parsed::Incomplete);
+            }
+            spans.push((start, start + len));
+            pos = start + len + 2;
+        }
+        let total: usize = spans.iter().map(|(s, e)| e - s).sum();
+        let _ = total;
+        let mut argv = Argv::new();
+        for (s, e) in spans {
+            argv.push(&buf[s..e]);
+        }
+        Ok(Parsed::Command(argv, pos))
+    }
+
+    /// Requests built from pieces that exercise every branch: valid headers, signs, leading
+    /// zeros, long numbers, wrong type bytes, missing CR, cut anywhere.
+    fn piece() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..6),
+            Just(b"\r\n".to_vec()),
+            (0i64..30).prop_map(|n| format!("${n}\r\n").into_bytes()),
+            (0i64..5).prop_map(|n| format!("*{n}\r\n").into_bytes()),
+            prop::sample::select(vec![
+                b"$-1\r\n".to_vec(),
+                b"$01\r\n".to_vec(),
+                b"$0\r\n".to_vec(),
+                b"$+1\r\n".to_vec(),
+                b"$99999999999999999999\r\n".to_vec(),
+                b"$1234567890123456789\r\n".to_vec(),
+                b"$123456789012345678\r\n".to_vec(),
+                b"*-1\r\n".to_vec(),
+                b"*0\r\n".to_vec(),
+                b"$3\r\nSET\r\n".to_vec(),
+                b"$\r\n".to_vec(),
+                b"$1x\r\n".to_vec(),
+                b"\r".to_vec(),
+                b"*12\r\n".to_vec(),
+                b"$16385\r\n".to_vec(),
+                b"$536870913\r\n".to_vec(),
+            ]),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn same_answers_as_reference(
+            count in proptest::option::weighted(0.9, 0usize..13),
+            parts in proptest::collection::vec(piece(), 1..12),
+            auth in proptest::bool::ANY,
+        ) {
+            let mut wire = b"*".to_vec();
+            if let Some(n) = count {
+                wire.extend_from_slice(format!("{n}\r\n").as_bytes());
+            }
+            for p in &parts {
+                wire.extend_from_slice(p);
+            }
+            let limits = RequestLimits { max_bulk_len: 1 << 20, authenticated: auth };
+            for cut in 0..=wire.len() {
+                let b = &wire[..cut];
+                if b.first() == Some(&b'*') {
+                    proptest::prop_assert_eq!(parse_multibulk(b, &limits), reference_multibulk(b, &limits), "{:?}", String::from_utf8_lossy(b));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn many_arguments_and_large_offsets() {
+        let args: Vec<Vec<u8>> = (0..40).map(|i| vec![b'a' + (i % 26) as u8; i]).collect();
+        let mut wire = format!("*{}\r\n", args.len()).into_bytes();
+        for a in &args {
+            wire.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            wire.extend_from_slice(a);
+            wire.extend_from_slice(b"\r\n");
+        }
+        let (got, n) = cmd(&wire);
+        assert_eq!(got, args);
+        assert_eq!(n, wire.len());
+        let mut argv = Argv::new();
+        for a in &args[..3] {
+            argv.push(a);
+        }
+        assert_eq!(argv, Argv::from_slices(&args[..3]));
+        assert_ne!(argv, Argv::from_slices(&args[..4]));
+        assert_eq!(argv.get(3), None);
+    }
+
+    #[test]
+    fn bytes_move_to_the_heap_when_they_outgrow_the_inline_buffer() {
+        let parts: Vec<Vec<u8>> = (0..9).map(|i| vec![b'a' + i as u8; 20]).collect();
+        let mut argv = Argv::new();
+        for (i, p) in parts.iter().enumerate() {
+            argv.push(p);
+            assert_eq!(argv.to_vecs(), parts[..=i].to_vec());
+            assert_eq!(argv.byte_len(), 20 * (i + 1));
+        }
+        let wire = b"*2\r\n$3\r\nGET\r\n$59\r\n".to_vec();
+        let mut wire = wire;
+        wire.extend_from_slice(&[b'k'; 59]);
+        wire.extend_from_slice(b"\r\n");
+        let (got, _) = cmd(&wire);
+        assert_eq!(got, vec![b"GET".to_vec(), vec![b'k'; 59]]);
+        assert!(std::mem::size_of::<Argv>() <= 112);
     }
 }

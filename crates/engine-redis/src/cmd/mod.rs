@@ -28,7 +28,6 @@ use crate::server::Server;
 use resp::request::Argv;
 use resp::ReplyBuf;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub const WRITE: u32 = 1;
@@ -484,9 +483,43 @@ pub static TABLE: &[CommandSpec] = &[
     c!("lolwut", -1, READONLY | FAST, 0, 0, 0, "server", server::lolwut),
 ];
 
-fn index() -> &'static HashMap<&'static str, &'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
-    INDEX.get_or_init(|| TABLE.iter().map(|c| (c.name, c)).collect())
+/// Command names (lowercase bytes) to their [`TABLE`] positions: an open-addressing table of
+/// `position + 1` (0 = empty) at most a quarter full, probed linearly. A name is looked up for
+/// every request, so this is a hash of the lowercased name and usually a single comparison.
+struct NameIndex {
+    slots: Vec<u16>,
+}
+
+impl NameIndex {
+    fn build() -> NameIndex {
+        let size = (TABLE.len() * 4).next_power_of_two();
+        let mut slots = vec![0u16; size];
+        for (i, spec) in TABLE.iter().enumerate() {
+            let mut at = crate::table::hash_key(spec.name.as_bytes()) as usize & (size - 1);
+            while slots[at] != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            slots[at] = i as u16 + 1;
+        }
+        NameIndex { slots }
+    }
+
+    fn get(&self, lower: &[u8]) -> Option<&'static CommandSpec> {
+        let mask = self.slots.len() - 1;
+        let mut at = crate::table::hash_key(lower) as usize & mask;
+        loop {
+            let spec = &TABLE[(*self.slots.get(at)? as usize).checked_sub(1)?];
+            if spec.name.as_bytes() == lower {
+                return Some(spec);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+fn index() -> &'static NameIndex {
+    static INDEX: OnceLock<NameIndex> = OnceLock::new();
+    INDEX.get_or_init(NameIndex::build)
 }
 
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
@@ -495,7 +528,13 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     for (d, s) in lower.iter_mut().zip(name) {
         *d = s.to_ascii_lowercase();
     }
-    index().get(std::str::from_utf8(lower).ok()?).copied()
+    index().get(lower)
+}
+
+/// The position of a command in [`TABLE`] (every spec the dispatcher sees is one of its entries).
+pub fn table_index(spec: &'static CommandSpec) -> usize {
+    (spec as *const CommandSpec as usize - TABLE.as_ptr() as usize)
+        / std::mem::size_of::<CommandSpec>()
 }
 
 fn unknown_command_error(argv: &Argv) -> String {
@@ -551,7 +590,7 @@ fn reject(
 ) {
     record_error(srv, msg);
     if let Some(s) = spec {
-        srv.stats.commands.entry(s.name).or_default().rejected += 1;
+        srv.stats.commands.of(s).rejected += 1;
     }
     if let Some(m) = client.multi.as_mut() {
         m.aborted = true;
@@ -685,7 +724,9 @@ pub fn run_spec(
     {
         server::feed_monitors(srv, client, argv);
     }
-    let start = std::time::Instant::now();
+    // The clock reading that ended the previous command is this one's start (one clock read
+    // per command; `Server::execute` took `ks.now` from the same reading).
+    let start = srv.clock.last();
     let mark = out.len();
     let dirty_before = srv.stats.dirty;
     let result = {
@@ -706,10 +747,14 @@ pub fn run_spec(
             true
         }
     };
-    let us = start.elapsed().as_micros() as u64;
+    let us = srv
+        .clock
+        .tick()
+        .saturating_duration_since(start)
+        .as_micros() as u64;
     let db = client.db;
     crate::persistence::propagate::after_write(srv, db, spec, argv, &out.buf[mark..], dirty_before);
-    let st = srv.stats.commands.entry(spec.name).or_default();
+    let st = srv.stats.commands.of(spec);
     st.calls += 1;
     st.usec += us;
     if failed {
@@ -735,4 +780,35 @@ pub fn cleanup_client(srv: &mut Server, c: &mut Client) {
     }
     srv.monitors.retain(|&i| i != c.id);
     crate::replication::client_gone(srv, c.id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_is_found_in_any_case() {
+        for (i, spec) in TABLE.iter().enumerate() {
+            let upper = spec.name.to_ascii_uppercase();
+            let mixed: String = spec
+                .name
+                .chars()
+                .enumerate()
+                .map(|(j, c)| {
+                    if j % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for name in [spec.name, &upper, &mixed] {
+                let found = lookup(name.as_bytes()).expect("command in the table");
+                assert_eq!(table_index(found), i, "{name}");
+            }
+        }
+        for unknown in ["", "gett", "ge", "x", "getx", "setex2", &"a".repeat(40)] {
+            assert!(lookup(unknown.as_bytes()).is_none(), "{unknown}");
+        }
+    }
 }

@@ -88,7 +88,8 @@ pub fn set(ctx: &mut Ctx) -> CmdResult {
     } else {
         None
     };
-    let exists = ctx.srv.ks.exists(db, key);
+    // Plain SET does not ask: `set_str` finds the key once anyway.
+    let exists = (nx || xx) && ctx.srv.ks.exists(db, key);
     if (nx && exists) || (xx && !exists) {
         if get {
             match old {

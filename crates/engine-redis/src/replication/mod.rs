@@ -260,11 +260,7 @@ pub fn refuse(
         }
         return None;
     }
-    let min: usize = srv
-        .config
-        .value_of("min-replicas-to-write")
-        .parse()
-        .unwrap_or(0);
+    let min = srv.config.min_replicas_to_write;
     if min == 0 {
         return None;
     }

@@ -11,22 +11,29 @@
 //!   LISTENER LIST              array of the runtime addresses
 //! ```
 
-use engine_redis::Engine;
+use super::Workers;
 use parking_lot::Mutex;
 use resp::request::Argv;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// The runtime listeners of one node.
-#[derive(Default)]
+/// The runtime listeners of one node. Their accept loops run on the worker that serves the
+/// control socket (worker 0) and hand connections to every worker, as the `--bind` ones do.
 pub struct RuntimeListeners {
+    workers: Arc<Workers>,
     open: Mutex<BTreeMap<SocketAddr, JoinHandle<()>>>,
 }
 
 impl RuntimeListeners {
+    pub(crate) fn new(workers: Arc<Workers>) -> Self {
+        RuntimeListeners {
+            workers,
+            open: Mutex::default(),
+        }
+    }
+
     /// Whether `argv` is a LISTENER command (handled here, not by the engine).
     pub fn is_listener_command(argv: &Argv) -> bool {
         argv.get(0)
@@ -34,13 +41,7 @@ impl RuntimeListeners {
     }
 
     /// Runs one LISTENER command and appends its RESP reply to `out`.
-    pub fn run(
-        &self,
-        argv: &Argv,
-        engine: &Arc<Engine>,
-        stop: &watch::Receiver<bool>,
-        out: &mut Vec<u8>,
-    ) {
+    pub fn run(&self, argv: &Argv, out: &mut Vec<u8>) {
         let sub = argv
             .get(1)
             .map(|s| String::from_utf8_lossy(s).to_ascii_uppercase());
@@ -49,7 +50,7 @@ impl RuntimeListeners {
             .and_then(|a| std::str::from_utf8(a).ok())
             .and_then(|a| a.parse::<SocketAddr>().ok());
         match (sub.as_deref(), addr, argv.len()) {
-            (Some("ADD"), Some(addr), 3) => match self.add(addr, engine, stop) {
+            (Some("ADD"), Some(addr), 3) => match self.add(addr) {
                 Ok(()) => out.extend_from_slice(b"+OK\r\n"),
                 Err(e) => {
                     let msg = format!("-ERR cannot listen on {addr}: {e}\r\n");
@@ -77,12 +78,7 @@ impl RuntimeListeners {
         }
     }
 
-    fn add(
-        &self,
-        addr: SocketAddr,
-        engine: &Arc<Engine>,
-        stop: &watch::Receiver<bool>,
-    ) -> std::io::Result<()> {
+    fn add(&self, addr: SocketAddr) -> std::io::Result<()> {
         let mut open = self.open.lock();
         if open.get(&addr).is_some_and(|t| !t.is_finished()) {
             return Ok(());
@@ -94,7 +90,7 @@ impl RuntimeListeners {
         socket.set_reuseaddr(true)?;
         socket.bind(addr)?;
         let listener = socket.listen(1024)?;
-        let task = tokio::spawn(super::accept_tcp(listener, engine.clone(), stop.clone()));
+        let task = tokio::spawn(super::accept_tcp(listener, self.workers.clone()));
         open.insert(addr, task);
         Ok(())
     }

@@ -1,40 +1,50 @@
 //! The Redis node: RESP listeners, connection loops and the control socket over `engine-redis`.
 //!
 //! ```text
-//!   tokio runtime, `--threads N` worker threads
-//!   ├─ listener per --bind address ──accept──▶ connection task (one per client)
-//!   ├─ control socket (unix, --control-socket) ─▶ connection task, ClientKind::Control
-//!   │     (also LISTENER ADD/REMOVE: runtime listeners, `listeners.rs`)
-//!   ├─ cron task (every 1000/hz ms): active expiry, idle timeouts, SHUTDOWN watch
-//!   └─ replication supervisor: the link to our primary after REPLICAOF (`replication.rs`)
+//!   worker 0..N (`--threads N`; one thread each, a single-threaded tokio runtime)
+//!   ├─ worker 0: accept loop per --bind address and per runtime listener (`listeners.rs`)
+//!   │     ──▶ hands each connection to a worker, round-robin; it stays there until closed
+//!   ├─ worker 0: control socket (unix, --control-socket) ─▶ connection task, ClientKind::Control
+//!   │     (also LISTENER ADD/REMOVE)
+//!   ├─ worker 0: cron task (every 1000/hz ms): active expiry, idle timeouts, SHUTDOWN watch
+//!   └─ connection tasks ──▶ Arc<Engine> (one Mutex<Server>, taken once per batch)
+//!   replication thread: the link to our primary after REPLICAOF (`replication.rs`)
 //!
 //!   connection task:
 //!     read ─▶ parse every complete request in the buffer (no lock)
 //!          ─▶ Engine::run(batch)   (one lock for the whole batch)
 //!          ─▶ one write of all replies
-//!     select! also waits on the client's outbox (pub/sub messages, served blocked commands,
-//!     CLIENT KILL) and on the deadline of a blocked command.
+//!     while waiting for input it also waits on the client's mailbox (`mailbox.rs`: pub/sub
+//!     messages, served blocked commands, CLIENT KILL, output buffer limits; other workers reach
+//!     a connection only through it) and on the deadline of a blocked command.
 //! ```
 //!
 //! Per-request kernel crossings dominate at pipeline depth 1 on small machines, so a connection
-//! drains everything readable before executing and writes every reply of the batch at once.
+//! drains everything readable before executing and writes every reply of the batch at once; a
+//! short read clears the socket's readiness (tokio), so waiting costs no failed read. No task
+//! moves between threads: a worker's connections share its thread and its poller, and the only
+//! state workers share is the engine. Stopping the node drops every worker's runtime, which
+//! closes its connections.
 
 pub mod listeners;
+mod mailbox;
 pub mod replication;
 
 use crate::NodeArgs;
 use anyhow::Context as _;
-use bytes::BytesMut;
+use bytes::{Buf as _, BytesMut};
 use engine_redis::client::{ClientKind, ConnInfo, OutMsg, Outbox};
 use engine_redis::{Config, Engine, RunOutcome};
 use resp::request::{parse_request, Argv, Parsed, RequestLimits};
 use std::collections::VecDeque;
+use std::future::Future as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::watch;
 
 /// `used_memory` is the live heap of the process, counted by this allocator (see
 /// `engine_redis::alloc`). It is process-wide, so it also counts a memcached node's memory if
@@ -47,7 +57,7 @@ pub struct RedisNode {
     addrs: Vec<SocketAddr>,
     engine: Arc<Engine>,
     stop: watch::Sender<bool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl RedisNode {
@@ -64,21 +74,21 @@ impl RedisNode {
         &self.engine
     }
 
-    /// Stops accepting, closes connections and joins the runtime thread.
+    /// Stops accepting, closes connections and joins the worker threads.
     pub fn shutdown(mut self) {
         self.stop_and_join();
     }
 
     /// Blocks until the node stops (SHUTDOWN, or [`RedisNode::shutdown`] from elsewhere).
     pub fn wait(mut self) {
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
 
     fn stop_and_join(&mut self) {
         let _ = self.stop.send(true);
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
@@ -110,6 +120,31 @@ pub fn config_from_args(args: &NodeArgs) -> anyhow::Result<Config> {
         .set_initial("dir", &args.dir.display().to_string())
         .map_err(anyhow::Error::msg)?;
     Ok(config)
+}
+
+/// What every worker and accept loop of a node shares: the engine and the workers' runtimes.
+pub(crate) struct Workers {
+    engine: Arc<Engine>,
+    handles: Vec<tokio::runtime::Handle>,
+    next: AtomicUsize,
+}
+
+impl Workers {
+    /// Hands an accepted connection to the next worker, round-robin; it stays there until it
+    /// closes.
+    fn place(&self, sock: tokio::net::TcpStream, info: ConnInfo) {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len();
+        // Leave this worker's poller; the target worker registers the socket with its own.
+        let Ok(sock) = sock.into_std() else {
+            return;
+        };
+        let engine = self.engine.clone();
+        self.handles[i].spawn(async move {
+            if let Ok(sock) = tokio::net::TcpStream::from_std(sock) {
+                serve(sock, engine, ClientKind::Normal, info, None).await;
+            }
+        });
+    }
 }
 
 /// redis.conf's `replicaof <host> <port>` (alias `slaveof`): not a CONFIG SET parameter, a
@@ -158,17 +193,19 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     engine_redis::persistence::load_at_start(&mut engine.lock())
         .map_err(|e| anyhow::anyhow!("loading data: {e}"))?;
     start_as_replica(&engine, &args)?;
-    let threads = args.threads();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .thread_name("redis-io")
-        .enable_all()
-        .build()
-        .context("building the runtime")?;
+    let runtimes = (0..args.threads())
+        .map(|_| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .context("building the runtimes")?;
+    let rt0 = &runtimes[0];
     let mut listeners = Vec::new();
     for ip in &args.bind {
         let addr = SocketAddr::new(*ip, args.port());
-        let l = rt
+        let l = rt0
             .block_on(tokio::net::TcpListener::bind(addr))
             .with_context(|| format!("binding {addr}"))?;
         listeners.push(l);
@@ -180,10 +217,10 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     if let Some(a) = addrs.first() {
         engine.set_port(a.port());
     }
-    let control = match &args.control_socket {
+    let mut control = match &args.control_socket {
         Some(path) => {
             let _ = std::fs::remove_file(path);
-            let _guard = rt.enter();
+            let _guard = rt0.enter();
             Some(
                 tokio::net::UnixListener::bind(path)
                     .with_context(|| format!("binding control socket {}", path.display()))?,
@@ -191,37 +228,72 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
         }
         None => None,
     };
+    let workers = Arc::new(Workers {
+        engine: engine.clone(),
+        handles: runtimes.iter().map(|rt| rt.handle().clone()).collect(),
+        next: AtomicUsize::new(0),
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
-    let eng = engine.clone();
-    let stop_for_cron = stop_tx.clone();
-    let thread = std::thread::Builder::new()
-        .name("redis-node".into())
-        .spawn(move || {
-            rt.block_on(async move {
-                for l in listeners {
-                    tokio::spawn(accept_tcp(l, eng.clone(), stop_rx.clone()));
-                }
-                if let Some(c) = control {
-                    let runtime = Arc::new(listeners::RuntimeListeners::default());
-                    tokio::spawn(accept_unix(c, eng.clone(), runtime, stop_rx.clone()));
-                }
-                tokio::spawn(cron(eng.clone(), stop_for_cron, stop_rx.clone()));
-                tokio::spawn(replication::supervise(eng.clone(), stop_rx.clone()));
-                let mut rx = stop_rx;
-                while !*rx.borrow() {
-                    if rx.changed().await.is_err() {
-                        break;
+    let mut threads = Vec::new();
+    for (i, rt) in runtimes.into_iter().enumerate() {
+        let mut stop = stop_rx.clone();
+        // Worker 0 also runs the accept loops, the control socket, cron and replication.
+        let first = (i == 0).then(|| {
+            (
+                std::mem::take(&mut listeners),
+                control.take(),
+                workers.clone(),
+                stop_tx.clone(),
+            )
+        });
+        let thread = std::thread::Builder::new()
+            .name(format!("redis-worker-{i}"))
+            .spawn(move || {
+                rt.block_on(async move {
+                    if let Some((listeners, control, workers, stop_tx)) = first {
+                        let engine = workers.engine.clone();
+                        for l in listeners {
+                            tokio::spawn(accept_tcp(l, workers.clone()));
+                        }
+                        if let Some(c) = control {
+                            let runtime =
+                                Arc::new(listeners::RuntimeListeners::new(workers.clone()));
+                            tokio::spawn(accept_unix(c, workers.clone(), runtime));
+                        }
+                        tokio::spawn(cron(engine, stop_tx));
                     }
-                }
+                    let _ = stop.wait_for(|stop| *stop).await;
+                });
+                // Dropping the runtime's tasks closes this worker's connections.
+                rt.shutdown_timeout(Duration::from_millis(200));
+            })
+            .context("spawning a worker thread")?;
+        threads.push(thread);
+    }
+    // The replication link takes the engine's lock unconditionally (it must apply the stream
+    // in order), also while a script holds it: on a thread of its own, that wait never stalls
+    // a worker's clients (SCRIPT KILL, SHUTDOWN NOSAVE).
+    let replication_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("building the replication runtime")?;
+    let (eng, mut stop) = (engine.clone(), stop_rx);
+    let thread = std::thread::Builder::new()
+        .name("redis-replication".into())
+        .spawn(move || {
+            replication_rt.block_on(async move {
+                tokio::spawn(replication::supervise(eng, stop.clone()));
+                let _ = stop.wait_for(|stop| *stop).await;
             });
-            rt.shutdown_timeout(Duration::from_millis(200));
+            replication_rt.shutdown_timeout(Duration::from_millis(200));
         })
-        .context("spawning the node thread")?;
+        .context("spawning the replication thread")?;
+    threads.push(thread);
     Ok(RedisNode {
         addrs,
         engine,
         stop: stop_tx,
-        thread: Some(thread),
+        threads,
     })
 }
 
@@ -260,13 +332,11 @@ fn ctrlc_stop(stop: watch::Sender<bool>) {
     });
 }
 
-async fn cron(engine: Arc<Engine>, stop_tx: watch::Sender<bool>, mut stop: watch::Receiver<bool>) {
+/// Runs until the node stops (its runtime drops it) or SHUTDOWN asks to stop.
+async fn cron(engine: Arc<Engine>, stop_tx: watch::Sender<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => return,
-        }
+        tick.tick().await;
         engine.cron();
         if engine.shutdown_requested() {
             let _ = stop_tx.send(true);
@@ -275,17 +345,10 @@ async fn cron(engine: Arc<Engine>, stop_tx: watch::Sender<bool>, mut stop: watch
     }
 }
 
-async fn accept_tcp(
-    l: tokio::net::TcpListener,
-    engine: Arc<Engine>,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Accepts on one TCP listener (on worker 0) until the node stops or the listener is removed.
+async fn accept_tcp(l: tokio::net::TcpListener, workers: Arc<Workers>) {
     loop {
-        let accepted = tokio::select! {
-            r = l.accept() => r,
-            _ = stop.changed() => return,
-        };
-        match accepted {
+        match l.accept().await {
             Ok((sock, peer)) => {
                 let _ = sock.set_nodelay(true);
                 let info = ConnInfo {
@@ -293,14 +356,7 @@ async fn accept_tcp(
                     laddr: sock.local_addr().map(|a| a.to_string()).unwrap_or_default(),
                     fd: std::os::fd::AsRawFd::as_raw_fd(&sock) as i64,
                 };
-                tokio::spawn(serve(
-                    sock,
-                    engine.clone(),
-                    ClientKind::Normal,
-                    info,
-                    stop.clone(),
-                    None,
-                ));
+                workers.place(sock, info);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -310,18 +366,19 @@ async fn accept_tcp(
     }
 }
 
+/// Accepts control connections; they are served on worker 0, where the runtime listeners'
+/// accept loops live too.
 async fn accept_unix(
     l: tokio::net::UnixListener,
-    engine: Arc<Engine>,
+    workers: Arc<Workers>,
     runtime: Arc<listeners::RuntimeListeners>,
-    mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let accepted = tokio::select! {
-            r = l.accept() => r,
-            _ = stop.changed() => return,
+        let Ok((sock, _)) = l.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
         };
-        if let Ok((sock, _)) = accepted {
+        {
             let info = ConnInfo {
                 addr: "/control:0".into(),
                 laddr: "/control:0".into(),
@@ -329,39 +386,12 @@ async fn accept_unix(
             };
             tokio::spawn(serve(
                 sock,
-                engine.clone(),
+                workers.engine.clone(),
                 ClientKind::Control,
                 info,
-                stop.clone(),
                 Some(runtime.clone()),
             ));
         }
-    }
-}
-
-/// The node's side of a client's outbox: a channel into its connection task.
-struct ChannelOutbox {
-    tx: mpsc::UnboundedSender<OutMsg>,
-    /// Bytes queued plus the replies being written (output buffer limits, CLIENT LIST omem).
-    pending: Arc<AtomicUsize>,
-    /// Close also reaches a task stuck writing to a client that does not read.
-    kill: Arc<Notify>,
-}
-
-impl Outbox for ChannelOutbox {
-    fn send(&self, msg: OutMsg) {
-        match &msg {
-            OutMsg::Data(d) => {
-                self.pending.fetch_add(d.len(), Ordering::Relaxed);
-            }
-            OutMsg::Close => self.kill.notify_one(),
-            OutMsg::Unblocked => {}
-        }
-        let _ = self.tx.send(msg);
-    }
-
-    fn pending_bytes(&self) -> usize {
-        self.pending.load(Ordering::Relaxed)
     }
 }
 
@@ -374,9 +404,13 @@ struct Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         if self.engine.script_running() {
-            // The engine is held by a script: unregister off the async workers.
+            // The engine is held by a script: unregister off the async workers (on a plain
+            // thread when the worker's runtime is being dropped).
             let (engine, id) = (self.engine.clone(), self.id);
-            tokio::task::spawn_blocking(move || engine.disconnect(id));
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(move || engine.disconnect(id))),
+                Err(_) => drop(std::thread::spawn(move || engine.disconnect(id))),
+            }
         } else {
             self.engine.disconnect(self.id);
         }
@@ -387,24 +421,61 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Read buffers grown past this are given back once drained.
 const BUFFER_KEEP: usize = 64 * 1024;
 
+/// Writes all of `out`. False when the connection failed, or was closed (CLIENT KILL, output
+/// buffer limits) while the client was not reading.
+async fn write_out<S: AsyncWrite + Unpin>(
+    sock: &mut S,
+    out: &[u8],
+    mail: &mut mailbox::MailboxRx,
+) -> bool {
+    let mut done = 0;
+    // Unsent bytes counted in the client's output buffer (CLIENT LIST omem, output buffer
+    // limits) while the socket does not take them; a reply that leaves at once is never counted.
+    let mut counted = 0;
+    let written = std::future::poll_fn(|cx| loop {
+        match std::pin::Pin::new(&mut *sock).poll_write(cx, &out[done..]) {
+            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(false),
+            Poll::Ready(Ok(n)) => {
+                done += n;
+                if done == out.len() {
+                    return Poll::Ready(true);
+                }
+            }
+            Poll::Pending => {
+                if mail.poll_killed(cx) {
+                    return Poll::Ready(false);
+                }
+                mail.recount_unsent(&mut counted, out.len() - done);
+                return Poll::Pending;
+            }
+        }
+    })
+    .await;
+    mail.recount_unsent(&mut counted, 0);
+    written
+}
+
+/// What a waiting connection woke up for.
+enum Wake {
+    Read(std::io::Result<usize>),
+    Mail,
+    Deadline,
+}
+
+/// Serves one connection until the client leaves, the connection is closed (QUIT, CLIENT KILL,
+/// a protocol error) or the node stops (its worker's runtime drops this task).
 async fn serve<S>(
-    sock: S,
+    mut sock: S,
     engine: Arc<Engine>,
     kind: ClientKind,
     info: ConnInfo,
-    mut stop: watch::Receiver<bool>,
     runtime: Option<Arc<listeners::RuntimeListeners>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let pending = Arc::new(AtomicUsize::new(0));
-    let kill = Arc::new(Notify::new());
-    let outbox = Arc::new(ChannelOutbox {
-        tx,
-        pending: pending.clone(),
-        kill: kill.clone(),
-    });
+    let mailbox = Arc::new(mailbox::Mailbox::default());
+    let outbox: Arc<dyn Outbox> = mailbox.clone();
+    let mut mail = mailbox::MailboxRx::new(mailbox);
     let id = if engine.script_running() {
         // The engine is held by a script: register off the async workers.
         let eng = engine.clone();
@@ -422,7 +493,6 @@ async fn serve<S>(
         engine: engine.clone(),
         id,
     };
-    let (mut rd, mut wr) = tokio::io::split(sock);
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut cmds: VecDeque<Argv> = VecDeque::new();
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -458,7 +528,7 @@ async fn serve<S>(
                             if !cmds.is_empty() && blocked.is_none() {
                                 let _ = engine.run(id, &mut cmds, &mut out);
                             }
-                            rt.run(&argv, &engine, &stop, &mut out);
+                            rt.run(&argv, &mut out);
                         } else if !argv.is_empty() {
                             cmds.push_back(argv);
                         }
@@ -482,7 +552,9 @@ async fn serve<S>(
                 }
             }
             engine.note_input(consumed);
-            let _ = buf.split_to(consumed);
+            // `advance`, not `split_to`: the buffer stays one plain allocation (no shared
+            // counter), and `reserve` moves unread bytes to its front when room runs out.
+            buf.advance(consumed);
             if buf.is_empty() && buf.capacity() > BUFFER_KEEP {
                 buf = BytesMut::with_capacity(READ_CHUNK);
             }
@@ -494,7 +566,7 @@ async fn serve<S>(
                 .any(engine_redis::cmd::scripting::is_script_command)
             {
                 // A script may hold the engine for long: run the batch on the blocking pool so
-                // this runtime's workers keep serving other connections (their BUSY replies).
+                // this worker keeps serving its other connections (their BUSY replies).
                 let eng = engine.clone();
                 let (mut c, mut o) = (std::mem::take(&mut cmds), std::mem::take(&mut out));
                 let done = tokio::task::spawn_blocking(move || {
@@ -526,13 +598,7 @@ async fn serve<S>(
             closing = true;
         }
         if !out.is_empty() {
-            pending.fetch_add(out.len(), Ordering::Relaxed);
-            let written = tokio::select! {
-                r = wr.write_all(&out) => r.is_ok(),
-                _ = kill.notified() => false,
-            };
-            pending.fetch_sub(out.len(), Ordering::Relaxed);
-            if !written {
+            if !write_out(&mut sock, &out, &mut mail).await {
                 return;
             }
             out.clear();
@@ -541,66 +607,65 @@ async fn serve<S>(
             }
         }
         if closing {
-            let _ = wr.flush().await;
-            let _ = wr.shutdown().await;
+            let _ = sock.flush().await;
+            let _ = sock.shutdown().await;
             return;
         }
         if (more_buffered || parse_deferred) && blocked.is_none() && paused_until.is_none() {
             continue;
         }
-        let now = engine_redis::util::now_ms();
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
         let wake_at = match (blocked, paused_until) {
             (Some(Some(d)), _) => Some(d),
             (_, Some(p)) => Some(p),
             _ => None,
         };
         // No timer is registered unless the connection waits for a deadline.
-        let sleep = async move {
-            match wake_at {
-                Some(w) => tokio::time::sleep(Duration::from_millis((w - now).max(0) as u64)).await,
-                None => std::future::pending::<()>().await,
+        let deadline = wake_at.map(|w| {
+            let now = engine_redis::util::now_ms();
+            tokio::time::sleep(Duration::from_millis((w - now).max(0) as u64))
+        });
+        let mut deadline = std::pin::pin!(deadline);
+        // One hand-written wait instead of `select!`: nothing to build or randomise per request.
+        // The outbox comes first so that a client that keeps sending cannot starve its pub/sub
+        // messages and wake-ups.
+        let wake = std::future::poll_fn(|cx| {
+            if mail.poll_mail(cx).is_ready() {
+                return Poll::Ready(Wake::Mail);
             }
-        };
-        tokio::select! {
-            r = rd.read_buf(&mut buf), if !protocol_error => {
-                match r {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-                    buf.reserve(READ_CHUNK);
+            if !protocol_error {
+                if let Poll::Ready(r) = std::pin::pin!(sock.read_buf(&mut buf)).poll(cx) {
+                    return Poll::Ready(Wake::Read(r));
                 }
             }
-            msg = rx.recv() => {
-                match msg {
-                    Some(OutMsg::Data(d)) => {
-                        pending.fetch_sub(d.len(), Ordering::Relaxed);
-                        out.extend_from_slice(&d);
-                        // Drain whatever else is queued to write it in one go.
-                        while let Ok(m) = rx.try_recv() {
-                            match m {
-                                OutMsg::Data(d) => {
-                                    pending.fetch_sub(d.len(), Ordering::Relaxed);
-                                    out.extend_from_slice(&d);
-                                }
-                                OutMsg::Unblocked => blocked = None,
-                                OutMsg::Close => closing = true,
-                            }
-                        }
+            match deadline.as_mut().as_pin_mut().map(|d| d.poll(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(Wake::Deadline),
+                _ => Poll::Pending,
+            }
+        })
+        .await;
+        match wake {
+            Wake::Read(Ok(0) | Err(_)) => return,
+            Wake::Read(Ok(_)) => {}
+            Wake::Mail => {
+                // Everything queued, written in one go.
+                for m in mail.take() {
+                    match m {
+                        OutMsg::Data(d) => out.extend_from_slice(&d),
+                        OutMsg::Unblocked => blocked = None,
+                        OutMsg::Close => closing = true,
                     }
-                    Some(OutMsg::Unblocked) => blocked = None,
-                    Some(OutMsg::Close) => closing = true,
-                    None => return,
                 }
             }
-            _ = sleep, if wake_at.is_some() => {
+            Wake::Deadline => {
                 if blocked.is_some() {
                     engine.timeout_blocked(id, &mut out);
                     blocked = None;
                 }
                 paused_until = None;
             }
-            _ = stop.changed() => return,
         }
     }
 }

@@ -3,7 +3,8 @@
 //! ```text
 //!   supervisor (every 100 ms): engine's REPLICAOF target changed? ─▶ stop the old link task,
 //!                              start one for the new generation
-//!   link task, reconnecting every second while its generation is current:
+//!   link task, while its generation is current: reconnects at once after a link that was up
+//!   for a second or more, else once a second:
 //!     connect ─▶ PING ─▶ REPLCONF listening-port <port> ─▶ REPLCONF capa eof capa psync2
 //!     ─▶ PSYNC <replid> <offset+1>   (PSYNC ? -1 the first time)
 //!        +FULLRESYNC id off ─▶ read "$EOF:<mark>" … <mark> (or "$<len>") ─▶ flush + load
@@ -64,18 +65,26 @@ pub async fn supervise(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
 async fn run_link(engine: Arc<Engine>, generation: u64, host: String, port: u16) {
     loop {
         if !link::set_state(&mut engine.lock(), generation, LinkState::Connecting) {
             return;
         }
+        let started = std::time::Instant::now();
         if let Err(e) = session(&engine, generation, &host, port).await {
             tracing::warn!(error = %e, %host, port, "replication link down");
         }
         if !link::set_state(&mut engine.lock(), generation, LinkState::Connect) {
             return;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // A link that had been up for a while reconnects at once (a dropped connection to a
+        // live primary resumes by partial resync without a second's gap); a primary that keeps
+        // failing is retried once a second, as redis's replication cron does.
+        if started.elapsed() < RETRY_PAUSE {
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
     }
 }
 
