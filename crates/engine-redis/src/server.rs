@@ -83,7 +83,9 @@ pub struct SlowEntry {
 pub struct Server {
     pub ks: Keyspace,
     pub config: Config,
-    pub clients: HashMap<u64, Box<Client>>,
+    /// By client id. Ids are ours (sequential), not a peer's input, so a fast hash is safe;
+    /// the map is touched twice per executed batch.
+    pub clients: foldhash::HashMap<u64, Box<Client>>,
     pub pubsub: PubSub,
     pub blocking: Blocking,
     /// WATCHed keys: (db, key) → ids of the clients watching it.
@@ -151,7 +153,7 @@ impl Server {
         let mut s = Server {
             ks,
             config,
-            clients: HashMap::new(),
+            clients: Default::default(),
             pubsub: PubSub::default(),
             blocking: Blocking::default(),
             watched: HashMap::new(),
