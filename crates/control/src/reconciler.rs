@@ -285,6 +285,7 @@ impl Reconciler {
                         .lock()
                         .remove(&(cluster.id.clone(), node.id.clone()));
                     if let Some((process, params)) = self.start(state, cluster, node) {
+                        self.groups.rebooted(&cluster.id, process.pid);
                         out.push(Outcome::Restarted {
                             node: name,
                             process,

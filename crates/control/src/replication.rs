@@ -59,8 +59,19 @@ pub struct GroupReconciler {
     watched: Mutex<HashMap<String, Watch>>,
     /// Per converged group: no converging again before this.
     quiet_until: Mutex<HashMap<String, Instant>>,
+    /// Per cluster: the process a reboot started in place of the old one. A reboot can come and
+    /// go between two passes of the watch, which must not take the new pid for a crash.
+    rebooted: Mutex<HashMap<String, u32>>,
     /// One pass at a time.
     running: Mutex<()>,
+}
+
+impl GroupReconciler {
+    /// A reboot replaced `cluster`'s process by `pid`; called before the new pid is written to
+    /// the state, so the watch knows it when it first sees it.
+    pub fn rebooted(&self, cluster: &str, pid: u32) {
+        self.rebooted.lock().insert(cluster.to_string(), pid);
+    }
 }
 
 /// One group's primary as the watch last saw it.
@@ -211,6 +222,9 @@ impl GroupReconciler {
         self.quiet_until
             .lock()
             .retain(|g, _| state.replication_groups.contains_key(g));
+        self.rebooted
+            .lock()
+            .retain(|c, _| state.clusters.contains_key(c));
         busy
     }
 
@@ -341,7 +355,15 @@ impl GroupReconciler {
             };
         }
         if w.pid != process.pid {
-            return Verdict::Gone("its process was replaced");
+            if self.rebooted.lock().remove(&primary.cluster.id) != Some(process.pid) {
+                return Verdict::Gone("its process was replaced");
+            }
+            // Rebooting the primary does not fail over (behaviour.md §4.2).
+            *w = Watch {
+                cluster: primary.cluster.id.clone(),
+                pid: process.pid,
+                last_answer: now,
+            };
         }
         drop(watched);
         let addr = SocketAddr::from((primary.node.address, primary.cluster.port));
