@@ -661,26 +661,8 @@ fn a_full_disk_fails_bgsave_and_save_without_a_partial_file() {
     };
     let node = start_ours(&["--dir", dir.path().to_str().unwrap()]);
     let mut c = Client::connect(node.addr());
-    // 3 MB that LZF cannot shrink (xorshift bytes) for a 1 MB disk.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for i in 0..30 {
-        let value: Vec<u8> = (0..100_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        let key = format!("big:{i}");
-        assert_eq!(
-            c.cmd(&[b"SET".as_slice(), key.as_bytes(), value.as_slice()]),
-            simple("OK")
-        );
-    }
-    for i in 0..2000 {
-        c.cmd(&["SET", &format!("small:{i}"), &i.to_string()]);
-    }
+    // 3 MB that LZF cannot shrink for a 1 MB disk.
+    fill_incompressible(&mut c, 30, 2000);
     let files = |dir: &Path| -> Vec<String> {
         std::fs::read_dir(dir)
             .unwrap()
@@ -1164,25 +1146,7 @@ fn a_full_disk_fails_the_aof_rewrite_and_keeps_the_old_file() {
     let node = start_ours(&args);
     let mut c = Client::connect(node.addr());
     // 1.3 MB that LZF cannot shrink: the AOF holds it once, a rewrite would need it twice.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for i in 0..13 {
-        let value: Vec<u8> = (0..100_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        let key = format!("big:{i}");
-        assert_eq!(
-            c.cmd(&[b"SET".as_slice(), key.as_bytes(), value.as_slice()]),
-            simple("OK")
-        );
-    }
-    for i in 0..500 {
-        c.cmd(&["SET", &format!("small:{i}"), &i.to_string()]);
-    }
+    fill_incompressible(&mut c, 13, 500);
     let files = |dir: &Path| -> Vec<String> {
         let mut f: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -1268,4 +1232,28 @@ fn aof_of_a_replica_starts_again_at_a_full_sync() {
     assert_eq!(c.cmd(&["EXISTS", "old"]), int(0));
     assert_eq!(c.cmd(&["GET", "from-primary"]), bulk("1"));
     assert_eq!(c.cmd(&["GET", "streamed"]), bulk("2"));
+}
+
+/// Writes `big` keys `big:<i>` of 100 kB that LZF cannot shrink (xorshift bytes), then `small`
+/// keys `small:<i>`: data whose snapshot or AOF size a test can predict.
+fn fill_incompressible(c: &mut Client, big: usize, small: usize) {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..big {
+        let value: Vec<u8> = (0..100_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let key = format!("big:{i}");
+        assert_eq!(
+            c.cmd(&[b"SET".as_slice(), key.as_bytes(), value.as_slice()]),
+            simple("OK")
+        );
+    }
+    for i in 0..small {
+        c.cmd(&["SET", &format!("small:{i}"), &i.to_string()]);
+    }
 }
