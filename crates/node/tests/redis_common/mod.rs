@@ -89,7 +89,18 @@ pub fn start_real(extra: &[&str]) -> RealRedis {
         while Instant::now() < deadline {
             if let Ok(mut c) = Client::try_connect(addr) {
                 if c.cmd(&["PING"]) == Frame::Simple(b"PONG".to_vec()) {
-                    return r;
+                    // Another test's server may hold the port we picked: only ours counts.
+                    let pid = format!("process_id:{}\r\n", r.child.id());
+                    match c.cmd(&["INFO", "server"]) {
+                        Frame::Bulk(info) if String::from_utf8_lossy(&info).contains(&pid) => {
+                            return r;
+                        }
+                        _ => {
+                            let _ = r.child.kill();
+                            let _ = r.child.wait();
+                            break;
+                        }
+                    }
                 }
             }
             if r.child.try_wait().ok().flatten().is_some() {

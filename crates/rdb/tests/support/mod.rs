@@ -60,7 +60,15 @@ impl RedisServer {
                 }
                 if let Ok(mut c) = Client::connect(port) {
                     match c.cmd(&[b"PING"]) {
-                        Reply::Status(s) if s == "PONG" => return server,
+                        // Another test's server may hold the port we picked: only ours counts.
+                        Reply::Status(s) if s == "PONG" => {
+                            let info = c.cmds(&["INFO", "server"]).bulk();
+                            let pid = format!("process_id:{}\r\n", server.child.id());
+                            if String::from_utf8_lossy(&info).contains(&pid) {
+                                return server;
+                            }
+                            break;
+                        }
                         _ => {} // still loading
                     }
                 }
