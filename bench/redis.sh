@@ -25,24 +25,7 @@ ROUNDS=${ROUNDS:-3}
 N1=${N1:-1000000}
 N16=${N16:-4000000}
 TWO_CORE=${TWO_CORE:-1}
-if [ -n "${FC_BIN:-}" ]; then
-  BIN=$FC_BIN
-else
-  cargo build --release -q -p ferrocache
-  BIN=$ROOT/target/release/ferrocache
-fi
-LOAD=$OUT/load-1m.resp
-if [ ! -s "$LOAD" ]; then
-  python3 - "$LOAD" <<'PY'
-import sys
-val = b"x" * 32
-with open(sys.argv[1], "wb") as f:
-    for i in range(1_000_000):
-        k = b"key:%012d" % i
-        f.write(b"*3\r\n$3\r\nSET\r\n$16\r\n" + k + b"\r\n$32\r\n" + val + b"\r\n")
-PY
-fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$ROOT/bench/redis-common.sh"
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1=="used_memory"{print $2}'; }
 rss_bytes() { awk '/^VmRSS:/{print $2*1024}' "/proc/$1/status"; }
