@@ -5,6 +5,7 @@
 #   ROUNDS=5 bench/redis.sh
 #   FC_BIN=/path/to/ferrocache bench/redis.sh   # a prebuilt binary instead of building one
 #   TWO_CORE=0 bench/redis.sh      # one-core runs only
+#   BUSY_POLL=0 bench/redis.sh     # without the busy-polling variant
 #
 # Per round and per server: start it pinned to CPU 1 (ours with --threads 1), load 1M keys of
 # 32-byte values (redis-benchmark's own key names, key:000000000000..), record memory per key,
@@ -14,6 +15,10 @@
 # (ours with --threads 2) with the client unpinned: on a two-CPU machine the client shares the
 # server's CPUs there, so that budget is "two cores for server and client" (redis-server keeps
 # one thread for commands whatever it gets). Rounds alternate which server goes first.
+# On one core ours runs twice: as started by default ("ferrocache", a worker sleeps in epoll_wait
+# as soon as it is idle) and with `--busy-poll $BUSY_POLL` ("ferrocache-bp", microseconds of
+# polling before sleeping, for a node with a core of its own; not in the two-core runs, where
+# the client shares the server's cores and polling would take CPU from it).
 # Medians over rounds are printed with ratios against redis-server, and, for issue 2's
 # "with two cores, more than with one", each server's two-core rps over its one-core rps.
 set -euo pipefail
@@ -25,6 +30,7 @@ ROUNDS=${ROUNDS:-3}
 N1=${N1:-1000000}
 N16=${N16:-4000000}
 TWO_CORE=${TWO_CORE:-1}
+BUSY_POLL=${BUSY_POLL:-50}
 . "$ROOT/bench/redis-common.sh"
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1=="used_memory"{print $2}'; }
@@ -35,8 +41,10 @@ start_server() { # kind cpus port -> pid
   if [ "$kind" = redis ]; then
     taskset -c "$cpus" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
   else
-    local threads=1; [ "$cpus" = "0-1" ] && threads=2
-    taskset -c "$cpus" "$BIN" node --engine redis --bind 127.0.0.1 --port "$port" --threads "$threads" >/dev/null 2>&1 &
+    local threads=1 busy=0
+    [ "$cpus" = "0-1" ] && threads=2
+    [ "$kind" = ferrocache-bp ] && busy=$BUSY_POLL
+    taskset -c "$cpus" "$BIN" node --engine redis --bind 127.0.0.1 --port "$port" --threads "$threads" --busy-poll "$busy" >/dev/null 2>&1 &
   fi
   echo $!
   for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && return; sleep 0.05; done
@@ -78,7 +86,9 @@ PY
 
 for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) = 1 ]; then order="redis ferrocache"; else order="ferrocache redis"; fi
-  for kind in $order; do run_one "$r" "$kind" 1 0; done
+  one_core=$order
+  [ "$BUSY_POLL" != 0 ] && one_core="$order ferrocache-bp"
+  for kind in $one_core; do run_one "$r" "$kind" 1 0; done
   if [ "$TWO_CORE" = 1 ]; then
     for kind in $order; do run_one "$r" "$kind" 0-1 0-1; done
   fi
@@ -91,15 +101,20 @@ def med(kind, cpus, t, p, field):
     v = [float(r[field]) for r in rows if r["server"] == kind and r["cpus"] == cpus and r["test"] == t and r["pipeline"] == p]
     return statistics.median(v) if v else float("nan")
 cpu_sets = ["1", "0-1"] if any(r["cpus"] == "0-1" for r in rows) else ["1"]
+print(f"'bp': ours with --busy-poll (see the header of this script)")
 print(f"{'test':<10}{'P':>3} {'cpus':>5} | {'redis rps':>10} {'ours rps':>10} {'ratio':>6} | {'p50 r/o ms':>11} {'p99 r/o ms':>11} | {'ops/cpu-s r':>11} {'ours':>10} {'ratio':>6}")
 for cpus in cpu_sets:
     for p in ["1", "16"]:
         for t in ["set", "get"]:
-            a, b = med("redis", cpus, t, p, "rps"), med("ferrocache", cpus, t, p, "rps")
-            ca, cb = med("redis", cpus, t, p, "ops_per_cpu_s"), med("ferrocache", cpus, t, p, "ops_per_cpu_s")
-            print(f"{t:<10}{p:>3} {cpus:>5} | {a:>10.0f} {b:>10.0f} {b/a:>6.2f} | "
-                  f"{med('redis',cpus,t,p,'p50_ms'):>5.3f}/{med('ferrocache',cpus,t,p,'p50_ms'):<5.3f} "
-                  f"{med('redis',cpus,t,p,'p99_ms'):>5.3f}/{med('ferrocache',cpus,t,p,'p99_ms'):<5.3f} | {ca:>11.0f} {cb:>10.0f} {cb/ca:>6.2f}")
+            a, ca = med("redis", cpus, t, p, "rps"), med("redis", cpus, t, p, "ops_per_cpu_s")
+            for ours in ("ferrocache", "ferrocache-bp"):
+                b, cb = med(ours, cpus, t, p, "rps"), med(ours, cpus, t, p, "ops_per_cpu_s")
+                if b != b:  # no such run (NaN)
+                    continue
+                name = t if ours == "ferrocache" else f"{t} bp"
+                print(f"{name:<10}{p:>3} {cpus:>5} | {a:>10.0f} {b:>10.0f} {b/a:>6.2f} | "
+                      f"{med('redis',cpus,t,p,'p50_ms'):>5.3f}/{med(ours,cpus,t,p,'p50_ms'):<5.3f} "
+                      f"{med('redis',cpus,t,p,'p99_ms'):>5.3f}/{med(ours,cpus,t,p,'p99_ms'):<5.3f} | {ca:>11.0f} {cb:>10.0f} {cb/ca:>6.2f}")
 if "0-1" in cpu_sets:
     print("two cores (CPUs 0-1, client included) over one core (CPU 1), rps:")
     for p in ["1", "16"]:

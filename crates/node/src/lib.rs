@@ -10,6 +10,7 @@
 //! clients (CONFIG, SAVE, SLAVEOF, `config set cluster`, ...) are allowed on it. File permissions
 //! on the socket, not a password, keep clients out. One grammar, one command table, one flag.
 
+mod busy_poll;
 pub mod memcached;
 pub mod redis;
 
@@ -62,6 +63,10 @@ pub struct NodeArgs {
     /// Directory for the node's files (snapshots, append-only file).
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
+    /// After serving input a worker keeps polling its sockets this long before it sleeps,
+    /// sparing the next sender a wake-up (0: sleep at once). For a node with cores of its own.
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 0)]
+    pub busy_poll: u64,
 }
 
 impl NodeArgs {
@@ -73,6 +78,10 @@ impl NodeArgs {
         self.threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1)
+    }
+
+    pub fn busy_poll(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.busy_poll)
     }
 }
 

@@ -136,7 +136,10 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         }
         match stream.read_buf(&mut buf).await {
             Ok(0) | Err(_) => return,
-            Ok(n) => ThreadStats::add(&stats.bytes_read, n as u64),
+            Ok(n) => {
+                ThreadStats::add(&stats.bytes_read, n as u64);
+                crate::busy_poll::note_input();
+            }
         }
     }
 }

@@ -185,10 +185,11 @@ pub fn start(args: NodeArgs) -> anyhow::Result<Handle> {
         let shared = shared.clone();
         let rx = rx.clone();
         let control = if i == 0 { control.take() } else { None };
+        let busy_poll = args.busy_poll();
         handles.push(
             std::thread::Builder::new()
                 .name(format!("mc-worker-{i}"))
-                .spawn(move || worker(shared, listeners, control, rx))?,
+                .spawn(move || worker(shared, listeners, control, rx, busy_poll))?,
         );
     }
     {
@@ -236,6 +237,7 @@ fn worker(
     listeners: Vec<std::net::TcpListener>,
     control: Option<std::os::unix::net::UnixListener>,
     mut shutdown: watch::Receiver<bool>,
+    busy_poll: Duration,
 ) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -243,6 +245,7 @@ fn worker(
         .expect("tokio runtime");
     let stats = shared.store.thread_stats();
     rt.block_on(async move {
+        crate::busy_poll::start(busy_poll);
         for l in listeners {
             let l = tokio::net::TcpListener::from_std(l).expect("listener");
             let (shared, stats, shutdown) = (shared.clone(), stats.clone(), shutdown.clone());

@@ -237,6 +237,7 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
     let mut threads = Vec::new();
     for (i, rt) in runtimes.into_iter().enumerate() {
         let mut stop = stop_rx.clone();
+        let busy_poll = args.busy_poll();
         // Worker 0 also runs the accept loops, the control socket, cron and replication.
         let first = (i == 0).then(|| {
             (
@@ -250,6 +251,7 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
             .name(format!("redis-worker-{i}"))
             .spawn(move || {
                 rt.block_on(async move {
+                    crate::busy_poll::start(busy_poll);
                     if let Some((listeners, control, workers, stop_tx)) = first {
                         let engine = workers.engine.clone();
                         for l in listeners {
@@ -552,6 +554,7 @@ async fn serve<S>(
                 }
             }
             engine.note_input(consumed);
+            crate::busy_poll::note_input();
             // `advance`, not `split_to`: the buffer stays one plain allocation (no shared
             // counter), and `reserve` moves unread bytes to its front when room runs out.
             buf.advance(consumed);

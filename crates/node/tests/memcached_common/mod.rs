@@ -26,6 +26,7 @@ pub fn args(params: &[(&str, &str)]) -> NodeArgs {
         managed: false,
         control_socket: None,
         dir: std::env::temp_dir(),
+        busy_poll: 0,
     }
 }
 
