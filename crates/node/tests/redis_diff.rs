@@ -332,6 +332,9 @@ select -1
 select x
 swapdb 0 1
 swapdb 0 99
+set aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 1
+keys a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b
+keys a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*
 "#;
 
 const LISTS: &str = r#"
@@ -459,6 +462,11 @@ hrandfield h2 1 withvalue
 hscan h2 0
 hscan h2 0 match a*
 hscan h2 0 count 0
+hincrbyfloat hf f +inf
+hincrbyfloat hf f -inf
+hincrbyfloat hf f nan
+exists hf
+incrbyfloat sf +inf
 "#;
 
 const SETS: &str = r#"
@@ -512,6 +520,15 @@ sadd str y
 smembers str
 sscan t 0
 sscan t 0 match a*
+# SMOVE of a member the destination already has does not touch the destination (WATCH)
+sadd msrc a b
+sadd mdst a
+watch mdst
+smove msrc mdst a
+multi
+sadd mdst c
+exec
+scard mdst
 "#;
 
 const ZSETS: &str = r#"
@@ -616,6 +633,11 @@ zrange inf 0 -1 withscores
 zincrby inf -inf a
 zadd big 1 a 2 b
 zrange big 0 -1 byscore
+zintercard 0 z1
+zintercard -1 z1
+zintercard x z1
+zintercard 2 z1
+sintercard 0 z1
 "#;
 
 const BITS: &str = r#"
@@ -784,6 +806,32 @@ set str x
 xadd str 1-1 a b
 xlen str
 xrange str - +
+xsetid xs 5-0
+xadd xs 1-1 a b
+xsetid xs 0-1
+xsetid xs -
+xsetid xs 5-0
+xsetid xs 6-0 entriesadded 0
+xsetid xs 6-0 entriesadded -1
+xsetid xs 6-0 entriesadded x
+xsetid xs 6-0 entriesadded
+xsetid xs 9-0 foo bar
+xsetid xs 7-0 entriesadded 10 maxdeletedid 8-0
+xsetid xs 7-0 entriesadded 10 maxdeletedid 3-0
+xsetid xs 2-0
+xlen xs
+xadd xs * c d
+xgroup create xs gl -
+xgroup setid xs gl +
+xgroup setid xs gl -
+xreadgroup group gl c1 streams xs >
+xsetid str 1-0
+xgroup setid xs nosuch 0
+xgroup createconsumer xs nosuch c
+xgroup delconsumer xs nosuch c
+xgroup setid nokey g 0
+xgroup createconsumer nokey g c
+xgroup destroy nokey g
 "#;
 
 const MISC: &str = r#"

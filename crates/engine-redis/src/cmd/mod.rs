@@ -416,6 +416,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("xclaim", -6, WF, 1, 1, 1, "stream", streams::xclaim),
     c!("xautoclaim", -6, WF, 1, 1, 1, "stream", streams::xautoclaim),
     c!("xinfo", -2, R, 2, 2, 1, "stream", streams::xinfo),
+    c!("xsetid", -3, WDF, 1, 1, 1, "stream", streams::xsetid),
     // pub/sub
     c!("subscribe", -2, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::subscribe),
     c!("unsubscribe", -1, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::unsubscribe),
