@@ -690,6 +690,18 @@ bitfield_ro bf get i8 0
 bitfield_ro bf set i8 0 1
 lpush l x
 setbit l 0 1
+set bcs xxxx
+bitcount bcs -6 -7
+bitcount bcs -6 -15 bit
+bitcount bcs -6 -15 foo
+bitcount bcs -6 x
+bitcount bcs 1 2 bit
+bitcount bcs 3 13 bit
+bitcount bcs 0 -1
+bitcount bcs 1 1
+bitcount bcs 5 100 bit
+bitcount bcs 9 9 bit
+bitcount nokey x y
 "#;
 
 const GEO: &str = r#"
@@ -735,6 +747,19 @@ zrange out 0 -1 withscores
 set str x
 geoadd str 1 1 m
 geopos str m
+zadd gdst 1 x
+georadiusbymember gsrc member 1 km
+georadiusbymember gsrc member 1 km store gdst
+exists gdst
+zadd gdst 1 x
+geosearch gsrc frommember member bybox 1 1 km
+geosearchstore gdst gsrc frommember member bybox 1 1 m
+exists gdst
+geosearchstore gdst gsrc frommember member bybox 1 1 m withcoord
+geoadd gk xx nx 1 1 a
+geoadd gk xx 1 1
+geoadd gk foo 1 1 a
+geoadd gk nx ch 1 1 a
 "#;
 
 const STREAMS: &str = r#"
@@ -958,6 +983,23 @@ dbsize
 flushall async
 flushall foo
 object help
+rpush sl a b c
+sort sl by nosort desc
+sort sl by nosort desc limit 0 2
+zadd sz 1 a 5 b 2 c 10 d 3 e
+sort sz by nosort desc
+sort sz by nosort
+sort sz by nosort desc limit 1 2
+sort sz by nosort limit 4 10
+sort sz by nosort desc limit 7 1
+sadd ss 3 1 2
+sort ss by nosort desc
+sadd st c a b aa
+sort st by nosort desc store sdst
+lrange sdst 0 -1
+sort st by _ store sdst
+lrange sdst 0 -1
+eval "return redis.call('sort',KEYS[1],'by','nosort','desc')" 1 st
 "#;
 
 #[test]
