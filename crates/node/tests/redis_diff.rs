@@ -1192,3 +1192,36 @@ fn differential_resp3() {
         "#,
     );
 }
+
+/// CLIENT REPLY OFF/SKIP drop replies, but not subscription confirmations (redis pushes those
+/// regardless), and SKIP under OFF leaves OFF in place.
+#[test]
+fn differential_client_reply_modes_and_pubsub() {
+    let (ours, real) = servers();
+    for resp3 in [false, true] {
+        let mut a = Client::connect(ours.addr());
+        let mut b = Client::connect(real.addr);
+        if resp3 {
+            for c in [&mut a, &mut b] {
+                assert!(matches!(c.cmd(&["HELLO", "3"]), Frame::Map(_)));
+            }
+        }
+        let raw = b"client reply off\r\nset k v\r\nsubscribe channel\r\npsubscribe ch*\r\n\
+            client reply skip\r\nunsubscribe channel\r\nping\r\nclient reply on\r\nping\r\n";
+        a.send_raw(raw);
+        b.send_raw(raw);
+        // Three confirmations; in RESP3 also the OK of CLIENT REPLY ON and PONG (in RESP2's
+        // subscribed context CLIENT is refused, and that error is dropped too).
+        for _ in 0..if resp3 { 5 } else { 3 } {
+            assert_eq!(a.read(), b.read(), "resp3 {resp3}");
+        }
+        // Out of the subscribed context (RESP2 can only turn replies on from there): a
+        // confirmation, OK, PONG, and nothing sent in between.
+        let raw = b"punsubscribe\r\nclient reply on\r\nping\r\n";
+        a.send_raw(raw);
+        b.send_raw(raw);
+        for _ in 0..3 {
+            assert_eq!(a.read(), b.read(), "resp3 {resp3}: after leaving");
+        }
+    }
+}
