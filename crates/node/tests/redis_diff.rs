@@ -1000,6 +1000,17 @@ lrange sdst 0 -1
 sort st by _ store sdst
 lrange sdst 0 -1
 eval "return redis.call('sort',KEYS[1],'by','nosort','desc')" 1 st
+config set maxmemory 1
+multi
+set oomk 1
+get oomk
+exec
+multi
+get oomk
+discard
+set oomk 1
+get oomk
+config set maxmemory 0
 "#;
 
 #[test]

@@ -662,6 +662,24 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
         );
         return;
     }
+    // Out of memory: commands that may grow it are refused, and so is anything queued in a
+    // transaction (queueing grows memory too) except what ends it.
+    let in_multi_queueing = client.multi.is_some()
+        && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+    if srv.config.maxmemory > 0
+        && (spec.has(DENYOOM) || in_multi_queueing)
+        && srv.call_depth == 0
+        && !crate::evict::make_room(srv)
+    {
+        reject(
+            srv,
+            client,
+            Some(spec),
+            out,
+            "OOM command not allowed when used memory > 'maxmemory'.",
+        );
+        return;
+    }
     if client.multi.is_some()
         && !matches!(
             spec.name,
@@ -694,20 +712,6 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
             spec.name
         );
         reject(srv, client, Some(spec), out, &msg);
-        return;
-    }
-    if srv.config.maxmemory > 0
-        && spec.has(DENYOOM)
-        && srv.call_depth == 0
-        && !crate::evict::make_room(srv)
-    {
-        reject(
-            srv,
-            client,
-            Some(spec),
-            out,
-            "OOM command not allowed when used memory > 'maxmemory'.",
-        );
         return;
     }
     run_spec(srv, client, spec, argv, out);
