@@ -1011,6 +1011,23 @@ discard
 set oomk 1
 get oomk
 config set maxmemory 0
+pfadd hll a b c
+pfdebug encoding hll
+pfdebug decode hll
+pfdebug todense hll
+pfdebug encoding hll
+pfdebug decode hll
+pfdebug todense hll
+pfcount hll
+pfadd hll2 x y
+pfdebug getreg hll2
+pfdebug encoding hll2
+pfdebug foo hll
+pfdebug encoding nokey
+set notahll x
+pfdebug encoding notahll
+pfdebug getreg
+pfselftest
 "#;
 
 #[test]

@@ -474,6 +474,8 @@ pub static TABLE: &[CommandSpec] = &[
     c!("pfadd", -2, WDF, 1, 1, 1, "hyperloglog", hyperloglog::pfadd),
     c!("pfcount", -2, R | MAY_REPLICATE, 1, -1, 1, "hyperloglog", hyperloglog::pfcount),
     c!("pfmerge", -2, WD, 1, -1, 1, "hyperloglog", hyperloglog::pfmerge),
+    c!("pfdebug", 3, WD | ADMIN, 2, 2, 1, "hyperloglog", hyperloglog::pfdebug),
+    c!("pfselftest", 1, ADMIN, 0, 0, 0, "hyperloglog", hyperloglog::pfselftest),
     c!("dump", 2, R | RANDOM, 1, 1, 1, "generic", dump::dump),
     c!("restore", -4, WD, 1, 1, 1, "generic", dump::restore),
     c!("eval", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::eval),
@@ -664,8 +666,8 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
     }
     // Out of memory: commands that may grow it are refused, and so is anything queued in a
     // transaction (queueing grows memory too) except what ends it.
-    let in_multi_queueing = client.multi.is_some()
-        && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+    let in_multi_queueing =
+        client.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
     if srv.config.maxmemory > 0
         && (spec.has(DENYOOM) || in_multi_queueing)
         && srv.call_depth == 0
