@@ -625,6 +625,30 @@ impl Engine {
         out.buf
     }
 
+    /// The node is stopping (SIGTERM, SIGINT): a running script is stopped as SHUTDOWN NOSAVE
+    /// would stop it, so that it cannot keep the process alive.
+    pub fn stop_script_for_shutdown(&self) {
+        self.script_control.kill_for_shutdown();
+    }
+
+    /// Whether a script has held the engine past `busy-reply-threshold` (then other clients
+    /// get BUSY replies instead of waiting).
+    pub fn script_busy(&self) -> bool {
+        self.script_control.busy()
+    }
+
+    /// The reply to `argv` from a connection not registered yet because a busy script holds
+    /// the engine: BUSY, or SCRIPT KILL's reply. SHUTDOWN NOSAVE is not answered here: it stops
+    /// the script and returns false, and the connection runs it once registered.
+    pub fn reply_while_script_runs(&self, argv: &Argv, out: &mut Vec<u8>) -> bool {
+        if crate::cmd::scripting::is_shutdown_nosave(argv) {
+            self.script_control.kill_for_shutdown();
+            return false;
+        }
+        crate::cmd::scripting::busy_reply(&self.script_control, argv, false, out);
+        true
+    }
+
     /// Whether a Lua script holds the engine (the node keeps lock waits off its async workers).
     pub fn script_running(&self) -> bool {
         self.script_control.running()

@@ -218,3 +218,56 @@ pub fn reported_pid(addr: &str, memcached: bool) -> Option<u32> {
     }
     None
 }
+
+/// `ferrocache node` started by a test (killed on drop).
+pub struct NodeProcess {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `ferrocache node --engine <engine>` with two threads and `extra` arguments on a free
+/// port, in a fresh directory, and waits until it answers as itself.
+pub fn start_node(engine: &str, extra: &[&str]) -> NodeProcess {
+    let dir = tempfile::tempdir().unwrap().keep();
+    for _ in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_ferrocache"))
+            .args(["node", "--engine", engine, "--bind", "127.0.0.1"])
+            .args(["--threads", "2", "--port", &port.to_string()])
+            .args(extra)
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut node = NodeProcess { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if node.child.try_wait().unwrap().is_some() {
+                break; // lost the port to someone else: try another
+            }
+            // The port may have gone to another test's server: it must be this child.
+            if reported_pid(&format!("127.0.0.1:{port}"), engine == "memcached")
+                == Some(node.child.id())
+            {
+                return node;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = node.child.kill();
+        let _ = node.child.wait();
+    }
+    panic!("the {engine} node did not start");
+}
