@@ -1253,3 +1253,30 @@ fn differential_client_reply_modes_and_pubsub() {
         }
     }
 }
+
+/// TYPE, EXISTS and the TTL family read a key without touching it (OBJECT IDLETIME keeps
+/// growing) but count keyspace hits and misses; GET touches it.
+#[test]
+fn differential_reads_that_do_not_touch_the_key() {
+    let (ours, real) = servers();
+    let mut p = Pair::new(ours.addr(), real.addr);
+    p.script("set idle v\nconfig resetstat");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    p.script("type idle\nexists idle nokey\nttl idle\npttl idle\nexpiretime idle\ntype nokey");
+    for server in [ours.addr(), real.addr] {
+        let mut c = Client::connect(server);
+        let Frame::Bulk(info) = c.cmd(&["INFO", "stats"]) else {
+            panic!("INFO")
+        };
+        let info = String::from_utf8_lossy(&info);
+        assert!(info.contains("keyspace_hits:5\r\n"), "{server}: {info}");
+        assert!(info.contains("keyspace_misses:2\r\n"), "{server}: {info}");
+        let idle = c.cmd(&["OBJECT", "IDLETIME", "idle"]);
+        assert!(
+            matches!(idle, Frame::Int(n) if n >= 2),
+            "{server}: {idle:?}"
+        );
+        c.cmd(&["GET", "idle"]);
+        assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "idle"]), Frame::Int(0));
+    }
+}
