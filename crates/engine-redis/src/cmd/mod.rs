@@ -436,7 +436,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("reset", 1, CONN | NO_AUTH | ALLOW_BUSY | PUBSUB_CONTEXT, 0, 0, 0, "connection", server::reset),
     c!("select", 2, LOADING | STALE | FAST, 0, 0, 0, "connection", server::select),
     c!("swapdb", 3, WF, 0, 0, 0, "keyspace", server::swapdb),
-    c!("auth", -2, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, "connection", server::auth),
+    c!("auth", -2, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, "connection", crate::acl::command::auth),
     c!("hello", -1, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, "connection", server::hello),
     c!("client", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
     // server
@@ -466,7 +466,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("readonly", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("readwrite", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("cluster", -2, 0, 0, 0, 0, "cluster", server::cluster_disabled),
-    c!("acl", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
+    c!("acl", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
     c!("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::latency),
     c!("module", -2, ADMIN | NOSCRIPT, 0, 0, 0, "server", server::module),
     // HyperLogLog, DUMP/RESTORE and scripting (handlers in hyperloglog.rs, dump.rs, scripting.rs)
@@ -660,6 +660,13 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
             "NOAUTH Authentication required.",
         );
         return;
+    }
+    // ACL: one flag for users allowed everything (the default user unless restricted).
+    if client.user.as_ref().is_some_and(|u| !u.unrestricted()) {
+        if let Some(msg) = crate::acl::deny_reason(srv, client, spec, argv) {
+            reject(srv, client, Some(spec), out, &msg);
+            return;
+        }
     }
     if client.multi.is_some()
         && !matches!(
