@@ -422,6 +422,22 @@ fn keys_with_access(spec: &'static CommandSpec, id: u16, argv: &Argv) -> Vec<(us
         _ => return Vec::new(),
     };
     let access = command(id).map_or(&[][..], |c| c.keys);
+    // Key specs with variable flags: what the arguments do decides (redis's setGetKeys and
+    // bitfieldGetKeys).
+    let variable = match spec.name {
+        "set" => Some(
+            if argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
+                R | W
+            } else {
+                W
+            },
+        ),
+        "bitfield" => Some(if bitfield_reads_only(argv) { R } else { R | W }),
+        _ => None,
+    };
+    if let Some(a) = variable {
+        return positions.into_iter().map(|p| (p, a)).collect();
+    }
     positions
         .into_iter()
         .enumerate()
@@ -430,6 +446,23 @@ fn keys_with_access(spec: &'static CommandSpec, id: u16, argv: &Argv) -> Vec<(us
             (p, a)
         })
         .collect()
+}
+
+/// BITFIELD with only GET (and OVERFLOW) operations.
+fn bitfield_reads_only(argv: &Argv) -> bool {
+    let mut i = 2;
+    while i < argv.len() {
+        let rest = argv.len() - i - 1;
+        let a = &argv[i];
+        if a.eq_ignore_ascii_case(b"get") && rest >= 2 {
+            i += 3;
+        } else if a.eq_ignore_ascii_case(b"overflow") && rest >= 1 {
+            i += 2;
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// Channel arguments of the pub/sub commands that name channels: (position, is a pattern).

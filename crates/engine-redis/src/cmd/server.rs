@@ -206,7 +206,7 @@ pub fn hello(ctx: &mut Ctx) -> CmdResult {
         crate::acl::command::authenticate(ctx, Some(u), p)?;
     }
     if !ctx.client.authenticated {
-        return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     if let Some(n) = setname {
         validate_name(&n)?;
