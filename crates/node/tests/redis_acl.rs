@@ -542,6 +542,7 @@ acl setuser b on nopass +@all ~*
 client list
 client kill user nobody
 client kill user b
+client list
 @b !closed
 acl deluser a
 @a1 !closed

@@ -632,8 +632,8 @@ pub fn deny_reason(
     Some(denied.error(&full_name(spec, argv)))
 }
 
-/// Clients of a user that was deleted: disconnected after the current reply (redis's
-/// `ACLFreeUserAndKillClients`), and left as unauthenticated default-user clients meanwhile.
+/// Clients of a user that was deleted are disconnected (redis's `ACLFreeUserAndKillClients`);
+/// the running one after its reply, left meanwhile as an unauthenticated default-user client.
 pub fn kill_clients_of(srv: &mut Server, current: &mut Client, name: &str) {
     let default = srv.acl.default_tag();
     let of_user = |c: &Client| c.user.as_ref().is_some_and(|u| u.name == name);
@@ -642,13 +642,14 @@ pub fn kill_clients_of(srv: &mut Server, current: &mut Client, name: &str) {
         current.authenticated = false;
         current.close_after_reply = true;
     }
-    for c in srv.clients.values_mut() {
-        if of_user(c) {
-            c.user = Some(Arc::clone(&default));
-            c.authenticated = false;
-            c.close_after_reply = true;
-            c.outbox.send(crate::client::OutMsg::Close);
-        }
+    let ids: Vec<u64> = srv
+        .clients
+        .values()
+        .filter(|c| of_user(c))
+        .map(|c| c.id)
+        .collect();
+    for id in ids {
+        crate::cmd::close_client(srv, id);
     }
 }
 
@@ -693,10 +694,13 @@ pub fn kill_pubsub_clients_if_needed(
     if violates(current) {
         current.close_after_reply = true;
     }
-    for c in srv.clients.values_mut() {
-        if violates(c) {
-            c.close_after_reply = true;
-            c.outbox.send(crate::client::OutMsg::Close);
-        }
+    let ids: Vec<u64> = srv
+        .clients
+        .values()
+        .filter(|c| violates(c))
+        .map(|c| c.id)
+        .collect();
+    for id in ids {
+        crate::cmd::close_client(srv, id);
     }
 }

@@ -789,6 +789,16 @@ pub fn cleanup_client(srv: &mut Server, c: &mut Client) {
     crate::replication::client_gone(srv, c.id);
 }
 
+/// Disconnects a client other than the running one (CLIENT KILL, ACL DELUSER): gone from the
+/// registry at once, as redis frees it, and its connection told to close.
+pub fn close_client(srv: &mut Server, id: u64) {
+    if let Some(mut c) = srv.clients.remove(&id) {
+        cleanup_client(srv, &mut c);
+        c.close_after_reply = true;
+        c.outbox.send(crate::client::OutMsg::Close);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -601,10 +601,7 @@ fn kill_one(ctx: &mut Ctx, id: u64) {
         ctx.client.close_after_reply = true;
         return;
     }
-    if let Some(c) = ctx.srv.clients.get_mut(&id) {
-        c.close_after_reply = true;
-        c.outbox.send(OutMsg::Close);
-    }
+    super::close_client(ctx.srv, id);
 }
 
 pub fn info(ctx: &mut Ctx) -> CmdResult {
