@@ -727,7 +727,10 @@ pub fn run_spec(
     argv: &Argv,
     out: &mut ReplyBuf,
 ) {
-    if !srv.monitors.is_empty() && !spec.has(SKIP_MONITOR) && !matches!(spec.name, "auth" | "hello")
+    // Passwords stay out of MONITOR: AUTH, HELLO (AUTH) and ACL (SETUSER) are not shown.
+    if !srv.monitors.is_empty()
+        && !spec.has(SKIP_MONITOR)
+        && !matches!(spec.name, "auth" | "hello" | "acl")
     {
         server::feed_monitors(srv, client, argv);
     }
