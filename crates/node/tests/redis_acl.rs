@@ -68,13 +68,30 @@ fn is_rule_text(b: &[u8]) -> bool {
     s.contains("+@all") || s.contains("-@all")
 }
 
+/// RESP3 maps as flat arrays and sets as sorted arrays, so one normalisation serves both.
+fn flatten(f: Frame) -> Frame {
+    match f {
+        Frame::Map(kv) => Frame::Array(
+            kv.into_iter()
+                .flat_map(|(k, v)| [flatten(k), flatten(v)])
+                .collect(),
+        ),
+        Frame::Set(mut v) => {
+            v.sort_by_key(|x| format!("{x}"));
+            Frame::Array(v.into_iter().map(flatten).collect())
+        }
+        Frame::Array(v) => Frame::Array(v.into_iter().map(flatten).collect()),
+        f => f,
+    }
+}
+
 fn normalise(cmd: &[String], f: Frame, served: &[String]) -> Frame {
     let sub = |i: usize| {
         cmd.get(i)
             .map(|s| s.to_ascii_lowercase())
             .unwrap_or_default()
     };
-    match (sub(0).as_str(), sub(1).as_str(), f) {
+    match (sub(0).as_str(), sub(1).as_str(), flatten(f)) {
         ("acl", "list" | "getuser", Frame::Array(v)) => Frame::Array(
             v.into_iter()
                 .map(|x| match x {
@@ -553,6 +570,98 @@ acl setuser c on nopass +@all ~*
 @c acl deluser c
 @c !closed
 acl users
+"#,
+    );
+}
+
+/// Which key of a multi-key command needs read and which write access: each key spec of redis's
+/// command table, asked with ACL DRYRUN (no data needed) for a user who may read `src*` and
+/// write `dst*` only.
+#[test]
+fn read_and_write_key_permissions_per_key_spec() {
+    let (_o, _r, mut d) = diff(&[], &[]);
+    d.script(
+        r#"
+acl setuser rw on nopass +@all %R~src* %W~dst* ~both*
+acl dryrun rw get src1
+acl dryrun rw get dst1
+acl dryrun rw set dst1 v
+acl dryrun rw set src1 v
+acl dryrun rw set dst1 v get
+acl dryrun rw set both1 v get
+acl dryrun rw exists src1 dst1 other
+acl dryrun rw del src1
+acl dryrun rw del dst1
+acl dryrun rw copy src1 dst1
+acl dryrun rw copy dst1 src1
+acl dryrun rw rename src1 dst1
+acl dryrun rw rename both1 dst1
+acl dryrun rw smove both1 both2 m
+acl dryrun rw lmove src1 dst1 left right
+acl dryrun rw rpoplpush both1 dst1
+acl dryrun rw blmove both1 dst1 left right 0
+acl dryrun rw sinterstore dst1 src1 src2
+acl dryrun rw sinterstore dst1 src1 dst2
+acl dryrun rw zunionstore dst1 2 src1 src2
+acl dryrun rw zunionstore dst1 2 src1 other
+acl dryrun rw zrangestore dst1 src1 0 -1
+acl dryrun rw geosearchstore dst1 src1 frommember m byradius 1 km
+acl dryrun rw bitop and dst1 src1 src2
+acl dryrun rw pfmerge both1 src1
+acl dryrun rw pfmerge dst1 src1
+acl dryrun rw sort src1 store dst1
+acl dryrun rw sort src1 store src2
+acl dryrun rw sort_ro src1
+acl dryrun rw georadius src1 0 0 1 km store dst1
+acl dryrun rw georadius src1 0 0 1 km storedist src2
+acl dryrun rw lcs src1 src2
+acl dryrun rw mset dst1 a dst2 b
+acl dryrun rw mset dst1 a src2 b
+acl dryrun rw mget src1 src2 dst1
+acl dryrun rw xread streams src1 dst1 0 0
+acl dryrun rw lmpop 2 both1 src1 left
+acl dryrun rw eval "return 1" 2 src1 dst1
+acl dryrun rw eval_ro "return 1" 1 src1
+acl dryrun rw object encoding src1
+acl dryrun rw object encoding dst1
+acl dryrun rw xinfo stream src1
+acl dryrun rw xgroup create src1 g $
+acl dryrun rw memory usage src1
+acl dryrun rw bitfield src1 get u8 0
+acl dryrun rw bitfield src1 set u8 0 1
+acl dryrun rw bitfield both1 get u8 0 incrby u8 0 1
+acl dryrun rw incr src1
+acl dryrun rw append dst1 x
+acl dryrun rw getdel both1
+acl dryrun rw expire src1 10
+acl dryrun rw type src1
+acl dryrun rw touch src1
+acl dryrun rw dump src1
+acl dryrun rw restore dst1 0 x
+acl dryrun rw migrate h 1 src1 0 10
+acl dryrun rw watch src1
+acl dryrun rw pfcount src1 dst1
+"#,
+    );
+}
+
+/// RESP3 shapes: ACL GETUSER is a map with a set of flags, ACL LOG entries are maps.
+#[test]
+fn resp3_replies() {
+    let (_o, _r, mut d) = diff(&[], &[]);
+    d.script(
+        r#"
+@r hello 3
+acl setuser alice on >pw ~k* &c +get (+set ~s*)
+@r acl getuser alice
+@r acl getuser default
+@r acl getuser nobody
+@a auth alice pw
+@a set k v
+@a get x
+@r acl log
+@r acl whoami
+@r acl users
 "#,
     );
 }

@@ -453,6 +453,14 @@ fn keys_with_access(spec: &'static CommandSpec, id: u16, argv: &Argv) -> Vec<(us
         "bitfield" => Some(if bitfield_reads_only(argv) { R } else { R | W }),
         _ => None,
     };
+    // SORT's STORE key has no fixed place (redis's sortGetKeys): read the key, write STORE's.
+    if spec.name == "sort" {
+        return positions
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (p, if i == 0 { R } else { W }))
+            .collect();
+    }
     if let Some(a) = variable {
         return positions.into_iter().map(|p| (p, a)).collect();
     }
