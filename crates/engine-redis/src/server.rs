@@ -468,15 +468,23 @@ impl Engine {
             let mode_before = client.reply_mode;
             s.execute_next(&mut client, &argv, &mut rb);
             rb.resp3 = client.resp3;
-            // CLIENT REPLY OFF|SKIP: drop this command's reply.
+            // CLIENT REPLY OFF|SKIP: drop this command's reply, unless it is a pub/sub
+            // confirmation, which redis pushes regardless (CLIENT_PUSHING).
             match mode_before {
                 ReplyMode::Skip => {
-                    rb.buf.truncate(mark);
+                    if !cmd::pubsub_cmds::replies_are_pushes(&argv) {
+                        rb.buf.truncate(mark);
+                    }
                     if client.reply_mode == ReplyMode::Skip {
                         client.reply_mode = ReplyMode::On;
                     }
                 }
-                ReplyMode::Off if client.reply_mode != ReplyMode::On => rb.buf.truncate(mark),
+                ReplyMode::Off
+                    if client.reply_mode != ReplyMode::On
+                        && !cmd::pubsub_cmds::replies_are_pushes(&argv) =>
+                {
+                    rb.buf.truncate(mark)
+                }
                 _ => {}
             }
             if let Some(b) = &client.blocked {

@@ -6,6 +6,8 @@
 //! (one second) so that a polling worker shows up even on a loaded machine, and the idle check
 //! allows a tenth of what one polling worker would use.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -59,7 +61,9 @@ fn start(engine: &str) -> Node {
                 break; // lost the port to someone else: try another
             }
             // The port may have gone to a node of the other test: it must be this child.
-            if server_pid(engine, port) == Some(node.child.id()) {
+            if common::reported_pid(&format!("127.0.0.1:{port}"), engine == "memcached")
+                == Some(node.child.id())
+            {
                 return node;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -67,27 +71,6 @@ fn start(engine: &str) -> Node {
         let _ = node.child.kill();
     }
     panic!("the {engine} node did not start");
-}
-
-/// The pid of the server answering on `port`, as it reports it (INFO's `process_id`, stats'
-/// `pid`).
-fn server_pid(engine: &str, port: u16) -> Option<u32> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let (request, field): (&[u8], &str) = match engine {
-        "redis" => (b"INFO server\r\n", "process_id:"),
-        _ => (b"stats\r\n", "STAT pid "),
-    };
-    s.write_all(request).ok()?;
-    let mut r = BufReader::new(s);
-    let mut line = String::new();
-    while r.read_line(&mut line).ok()? > 0 {
-        if let Some(pid) = line.trim_end().strip_prefix(field) {
-            return pid.parse().ok();
-        }
-        line.clear();
-    }
-    None
 }
 
 /// CPU time of the process so far, in clock ticks (utime + stime).

@@ -194,3 +194,27 @@ impl Drop for Serve {
 pub fn endpoint(v: &Value) -> String {
     format!("{}:{}", v["Address"].as_str().unwrap(), v["Port"])
 }
+
+/// The pid a server at `addr` reports for itself: redis (`INFO server`, `process_id:`) or
+/// memcached (`stats`, `STAT pid `). A test that starts a server on a probed free port checks
+/// it against its child: another test may have won the port in between.
+pub fn reported_pid(addr: &str, memcached: bool) -> Option<u32> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let (request, field): (&[u8], &str) = if memcached {
+        (b"stats\r\n", "STAT pid ")
+    } else {
+        (b"INFO server\r\n", "process_id:")
+    };
+    s.write_all(request).ok()?;
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    while r.read_line(&mut line).ok()? > 0 {
+        if let Some(pid) = line.trim_end().strip_prefix(field) {
+            return pid.parse().ok();
+        }
+        line.clear();
+    }
+    None
+}
