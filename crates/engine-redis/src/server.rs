@@ -263,6 +263,8 @@ impl Server {
 
     /// A key changed: every client WATCHing it will fail its EXEC.
     pub fn touch_watched(&mut self, db: usize, key: &[u8], current: Option<&mut Client>) {
+        // Clients blocked on the key look again (a deleted stream ends an XREADGROUP wait).
+        self.blocking.signal(db, key);
         if self.watched.is_empty() {
             return;
         }

@@ -1290,3 +1290,47 @@ fn differential_reads_that_do_not_touch_the_key() {
         assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "idle"]), Frame::Int(0));
     }
 }
+
+/// A consumer blocked in XREADGROUP is told when its stream is deleted or replaced, or its
+/// group destroyed, instead of waiting forever.
+#[test]
+fn differential_blocked_xreadgroup_when_the_stream_goes() {
+    let (ours, real) = servers();
+    for ending in [
+        vec!["DEL", "bs"],
+        vec!["SET", "bs", "x"],
+        vec!["XGROUP", "DESTROY", "bs", "g"],
+    ] {
+        let mut replies = Vec::new();
+        for server in [ours.addr(), real.addr] {
+            let mut c = Client::connect(server);
+            c.cmd(&["DEL", "bs"]);
+            c.cmd(&["XADD", "bs", "1-1", "f", "v"]);
+            c.cmd(&["XGROUP", "CREATE", "bs", "g", "$"]);
+            let mut blocked = Client::connect(server);
+            blocked.send(&[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "alice",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "bs",
+                ">",
+            ]);
+            // Wait until it is blocked.
+            for _ in 0..500 {
+                let n = info_field(&mut c, "clients", "blocked_clients").unwrap();
+                if n == "1" {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            c.cmd(&ending);
+            replies.push(blocked.read());
+        }
+        assert_eq!(replies[0], replies[1], "after {ending:?}");
+        assert!(matches!(&replies[0], Frame::Error(_)), "{replies:?}");
+    }
+}

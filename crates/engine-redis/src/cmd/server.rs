@@ -657,6 +657,10 @@ pub fn config(ctx: &mut Ctx) -> CmdResult {
             }
             ctx.srv.config = trial;
             ctx.srv.apply_config();
+            if seen.iter().any(|n| n == "maxmemory") {
+                // A lower limit evicts at once, as redis's updateMaxmemory does.
+                crate::evict::make_room(ctx.srv);
+            }
             crate::persistence::aof::config_changed(ctx.srv)
                 .map_err(|e| Error::msg(format!("ERR {e}")))?;
             ctx.out.ok();

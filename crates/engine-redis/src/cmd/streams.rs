@@ -503,12 +503,17 @@ pub fn serve_blocked(
             count,
             noack,
         } => {
+            // A consumer waiting on a stream that was deleted (or replaced by another type), or
+            // on a group that was destroyed, is told so, as redis 7.0 does, instead of waiting
+            // forever.
             let Ok(Some(s)) = srv.ks.get_stream_mut(db, key) else {
-                return false;
+                out.error("UNBLOCKED the stream key no longer exists");
+                return true;
             };
             let (entries, added) = (&s.entries, s.entries_added);
             let Some(g) = s.groups.get_mut(group) else {
-                return false;
+                out.error("NOGROUP the consumer group this client was blocked on no longer exists");
+                return true;
             };
             g.deliver_new(entries, added, consumer, *count, *noack, now)
         }
