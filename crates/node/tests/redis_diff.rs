@@ -845,7 +845,7 @@ xsetid xs 7-0 entriesadded 10 maxdeletedid 8-0
 xsetid xs 7-0 entriesadded 10 maxdeletedid 3-0
 xsetid xs 2-0
 xlen xs
-xadd xs * c d
+xadd xs 10-1 c d
 xgroup create xs gl -
 xgroup setid xs gl +
 xgroup setid xs gl -
