@@ -116,6 +116,8 @@ pub struct Server {
     pub persist: crate::persistence::Persistence,
     /// Replication state, primary and replica sides (`replication/`).
     pub repl: crate::replication::Replication,
+    /// Client-side caching: tracked keys, BCAST prefixes, pending invalidations.
+    pub tracking: crate::tracking::Tracking,
 }
 
 /// What the connection must do after [`Engine::run`].
@@ -179,6 +181,7 @@ impl Server {
             scripts: Default::default(),
             persist: Default::default(),
             repl: Default::default(),
+            tracking: Default::default(),
         };
         s.apply_config();
         s
@@ -188,6 +191,11 @@ impl Server {
     pub fn apply_config(&mut self) {
         self.ks.limits = self.config.type_limits();
         self.ks.tracking = self.config.access_tracking();
+        self.tracking.max_keys = self
+            .config
+            .value_of("tracking-table-max-keys")
+            .parse()
+            .unwrap_or(0);
     }
 
     pub fn new_client(
@@ -213,10 +221,14 @@ impl Server {
     /// batch started, and the reading that ended the previous command is this one's time.
     fn execute_next(&mut self, client: &mut Client, argv: &Argv, out: &mut ReplyBuf) {
         self.ks.now = self.clock.wall_ms();
+        self.tracking.current = client.id;
         cmd::dispatch(self, client, argv, out);
         if self.call_depth == 0 {
             crate::persistence::propagate::flush(self);
             self.after_command(client);
+            if self.tracking.active {
+                crate::tracking::after_command(self, client, out);
+            }
         }
     }
 
@@ -254,8 +266,16 @@ impl Server {
         }
     }
 
-    /// A key changed: every client WATCHing it will fail its EXEC.
+    /// A key changed (the hook of every write path, expiry and eviction): every client
+    /// WATCHing it will fail its EXEC, and clients caching it are told (`tracking.rs`).
     pub fn touch_watched(&mut self, db: usize, key: &[u8], current: Option<&mut Client>) {
+        if self.tracking.active {
+            crate::tracking::invalidate_key(self, key, true);
+        }
+        self.dirty_watchers(db, key, current);
+    }
+
+    fn dirty_watchers(&mut self, db: usize, key: &[u8], current: Option<&mut Client>) {
         if self.watched.is_empty() {
             return;
         }
@@ -275,7 +295,8 @@ impl Server {
         }
     }
 
-    /// Every watched key of a DB (FLUSHDB, FLUSHALL, SWAPDB).
+    /// Every watched key of a DB (FLUSHDB, FLUSHALL, SWAPDB). Tracking is told separately
+    /// (`tracking::flush`; SWAPDB does not invalidate, as in redis).
     pub fn touch_all_watched(&mut self, db: Option<usize>, current: &mut Client) {
         let keys: Vec<(usize, Box<[u8]>)> = self
             .watched
@@ -284,7 +305,7 @@ impl Server {
             .cloned()
             .collect();
         for (d, k) in keys {
-            self.touch_watched(d, &k, Some(current));
+            self.dirty_watchers(d, &k, Some(current));
         }
     }
 
@@ -490,6 +511,10 @@ impl Engine {
         if client.close_after_reply {
             outcome = RunOutcome::Close;
         }
+        // BCAST invalidations collected during the batch (redis sends them before sleeping).
+        if s.tracking.active {
+            crate::tracking::broadcast(&mut s, Some((&mut client, &mut rb)));
+        }
         s.stats.net_output_bytes += rb.buf.len() as u64;
         s.stats.net_input_bytes = self.input_bytes();
         // The AOF is written (and fsynced under `always`) before any reply leaves.
@@ -596,6 +621,9 @@ impl Engine {
         }
         crate::cmd::server::cron_timeouts(&mut s);
         crate::obuf::cron(&mut s);
+        if s.tracking.active {
+            crate::tracking::broadcast(&mut s, None);
+        }
         // Give back the spare capacity of tables that shrank a lot (mass deletes, expiry).
         for d in s.ks.dbs.iter_mut() {
             d.keys.shrink_if_sparse();

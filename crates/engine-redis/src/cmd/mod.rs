@@ -739,6 +739,10 @@ pub fn run_spec(
         };
         (spec.handler)(&mut ctx)
     };
+    // Client-side caching: the keys a tracking client read may now be in its cache.
+    if client.tracking.is_some() && spec.has(READONLY) {
+        crate::tracking::remember_keys(srv, client, spec, argv);
+    }
     let failed = match result {
         Ok(()) => out.buf.get(mark) == Some(&b'-') && !spec.has(ADMIN),
         Err(e) => {
@@ -779,6 +783,7 @@ pub fn cleanup_client(srv: &mut Server, c: &mut Client) {
         crate::pubsub::punsubscribe(srv, c, &p);
     }
     srv.monitors.retain(|&i| i != c.id);
+    crate::tracking::disable(srv, c);
     crate::replication::client_gone(srv, c.id);
 }
 

@@ -244,6 +244,7 @@ pub fn quit(ctx: &mut Ctx) -> CmdResult {
 
 pub fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.client.multi = None;
+    crate::tracking::disable(ctx.srv, ctx.client);
     super::multi::unwatch_all(ctx.srv, ctx.client);
     let chans: Vec<Vec<u8>> = ctx.client.subscriptions.iter().cloned().collect();
     for c in chans {
@@ -427,7 +428,7 @@ pub fn client_line(c: &Client, now: i64) -> String {
         .unwrap_or_default();
     let multi = c.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.conn.addr,
         c.conn.laddr,
@@ -442,6 +443,7 @@ pub fn client_line(c: &Client, now: i64) -> String {
         multi,
         c.outbox.pending_bytes(),
         c.last_cmd,
+        crate::tracking::redirect_of(c),
         if c.resp3 { 3 } else { 2 },
         lib_name,
         lib_ver,
@@ -606,18 +608,11 @@ pub fn client(ctx: &mut Ctx) -> CmdResult {
             ctx.out.ok();
         }
         "no-touch" if a.len() == 3 => ctx.out.ok(),
-        "getredir" if a.len() == 2 => ctx.out.int(-1),
-        "tracking" => return err("ERR CLIENT TRACKING is not supported by this server"),
-        "trackinginfo" if a.len() == 2 => {
-            ctx.out.map(3);
-            ctx.out.bulk(b"flags");
-            ctx.out.set(1);
-            ctx.out.bulk(b"off");
-            ctx.out.bulk(b"redirect");
-            ctx.out.int(-1);
-            ctx.out.bulk(b"prefixes");
-            ctx.out.array(0);
-        }
+        // Client-side caching (tracking.rs).
+        "tracking" if a.len() >= 3 => return crate::tracking::client_tracking(ctx),
+        "caching" if a.len() == 3 => return crate::tracking::client_caching(ctx),
+        "getredir" if a.len() == 2 => return crate::tracking::client_getredir(ctx),
+        "trackinginfo" if a.len() == 2 => return crate::tracking::client_trackinginfo(ctx),
         "unblock" if a.len() == 3 || a.len() == 4 => {
             let id = parse_i64(&a[2]).ok_or(Error::msg(NOT_INT))? as u64;
             let error = if a.len() == 4 {
@@ -674,9 +669,8 @@ pub fn client(ctx: &mut Ctx) -> CmdResult {
             }
         }
         "id" | "getname" | "setname" | "setinfo" | "info" | "pause" | "unpause" | "reply"
-        | "no-evict" | "no-touch" | "getredir" | "trackinginfo" | "unblock" => {
-            return Err(super::sub_arity(ctx))
-        }
+        | "no-evict" | "no-touch" | "getredir" | "trackinginfo" | "unblock" | "tracking"
+        | "caching" => return Err(super::sub_arity(ctx)),
         _ => return Err(unknown_subcommand(ctx)),
     }
     Ok(())
@@ -876,6 +870,7 @@ pub fn flushdb(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
     let db = ctx.db();
     ctx.srv.touch_all_watched(Some(db), ctx.client);
+    crate::tracking::flush(ctx.srv, ctx.client);
     ctx.srv.ks.flush(Some(db), lazy);
     ctx.srv.stats.dirty += 1;
     ctx.out.ok();
@@ -885,6 +880,7 @@ pub fn flushdb(ctx: &mut Ctx) -> CmdResult {
 pub fn flushall(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
     ctx.srv.touch_all_watched(None, ctx.client);
+    crate::tracking::flush(ctx.srv, ctx.client);
     ctx.srv.ks.flush(None, lazy);
     ctx.srv.stats.dirty += 1;
     ctx.out.ok();
