@@ -294,6 +294,9 @@ pub fn after_command(srv: &mut Server, client: &mut Client, out: &mut ReplyBuf) 
             t.caching = false;
         }
     }
+    if srv.tracking.clients > 0 {
+        limit_keys(srv);
+    }
     if !srv.tracking.pending.is_empty() {
         let pending = std::mem::take(&mut srv.tracking.pending);
         for (source, payload) in pending {
@@ -308,9 +311,6 @@ pub fn after_command(srv: &mut Server, client: &mut Client, out: &mut ReplyBuf) 
             }
             send(srv, Some((client, out)), source, &payload);
         }
-    }
-    if srv.tracking.clients > 0 {
-        limit_keys(srv);
     }
     srv.tracking.current = 0;
     srv.tracking.refresh_active();
