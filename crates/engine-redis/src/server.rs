@@ -360,6 +360,9 @@ impl Server {
     }
 }
 
+/// What a connection refused by `maxclients` receives before it is closed (redis's text).
+pub const MAX_CLIENTS_ERROR: &[u8] = b"-ERR max number of clients reached\r\n";
+
 /// The engine handle shared by every connection of a node.
 pub struct Engine {
     inner: Mutex<Server>,
@@ -408,6 +411,39 @@ impl Engine {
     /// Registers a connection; returns its client id.
     pub fn connect(&self, kind: ClientKind, conn: ConnInfo, outbox: Arc<dyn Outbox>) -> u64 {
         let mut s = self.inner.lock();
+        Self::register(&mut s, kind, conn, outbox)
+    }
+
+    /// Registers a client connection unless `maxclients` connections are already open; a refused
+    /// one counts in INFO `rejected_connections` and gets [`MAX_CLIENTS_ERROR`] from the caller.
+    /// The control socket is never refused (the control plane must reach a full node).
+    pub fn try_connect(
+        &self,
+        kind: ClientKind,
+        conn: ConnInfo,
+        outbox: Arc<dyn Outbox>,
+    ) -> Option<u64> {
+        let mut s = self.inner.lock();
+        if kind == ClientKind::Normal {
+            let max: usize = s
+                .config
+                .value_of("maxclients")
+                .parse()
+                .unwrap_or(usize::MAX);
+            let open = s
+                .clients
+                .values()
+                .filter(|c| c.kind == ClientKind::Normal)
+                .count();
+            if open >= max {
+                s.stats.rejected_connections += 1;
+                return None;
+            }
+        }
+        Some(Self::register(&mut s, kind, conn, outbox))
+    }
+
+    fn register(s: &mut Server, kind: ClientKind, conn: ConnInfo, outbox: Arc<dyn Outbox>) -> u64 {
         let c = s.new_client(kind, conn, outbox);
         let id = c.id;
         s.stats.connections_received += 1;

@@ -6,6 +6,7 @@
 //! never recount arguments or test those conditions themselves.
 
 pub mod bits;
+pub mod command;
 pub mod dump;
 pub mod geo;
 pub mod hashes;
@@ -448,7 +449,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("lastsave", 1, LOADING | STALE | FAST | RANDOM, 0, 0, 0, "server", server::lastsave),
     c!("slowlog", -2, ADMIN | LOADING | STALE, 0, 0, 0, "server", server::slowlog),
     c!("monitor", 1, ADM, 0, 0, 0, "server", server::monitor),
-    c!("command", -1, LOADING | STALE, 0, 0, 0, "server", server::command),
+    c!("command", -1, LOADING | STALE, 0, 0, 0, "server", command::command),
     c!("memory", -2, R, 0, 0, 0, "server", server::memory),
     c!("debug", -2, ADM | RESTRICTED, 0, 0, 0, "server", server::debug),
     c!("save", 1, ADM | NO_MULTI | RESTRICTED, 0, 0, 0, "server", server::save),

@@ -2,7 +2,7 @@
 //! INFO, CONFIG, FLUSHDB/FLUSHALL, TIME, LASTSAVE, SLOWLOG, MONITOR, COMMAND, MEMORY, DEBUG,
 //! and the persistence/replication entry points that belong to other parts of the project.
 
-use super::{err, lookup, unknown_subcommand, CmdResult, Ctx, Error, NOT_INT, SYNTAX, TABLE};
+use super::{err, unknown_subcommand, CmdResult, Ctx, Error, NOT_INT, SYNTAX, TABLE};
 use crate::client::{Client, ClientKind, OutMsg, ReplyMode};
 use crate::server::{Server, SlowEntry};
 use crate::util::{eq_ignore_case, lower, parse_i64};
@@ -1069,7 +1069,7 @@ pub fn feed_monitors(srv: &mut Server, client: &Client, argv: &Argv) {
     }
 }
 
-fn acl_categories(spec: &super::CommandSpec) -> Vec<String> {
+pub(crate) fn acl_categories(spec: &super::CommandSpec) -> Vec<String> {
     let mut v = Vec::new();
     v.push(
         if spec.has(super::WRITE) {
@@ -1111,138 +1111,6 @@ fn acl_categories(spec: &super::CommandSpec) -> Vec<String> {
         v.push(g.into());
     }
     v
-}
-
-fn command_entry(ctx: &mut Ctx, spec: &super::CommandSpec) {
-    ctx.out.array(10);
-    ctx.out.bulk(spec.name.as_bytes());
-    ctx.out.int(spec.arity as i64);
-    let flags = spec.flag_names();
-    ctx.out.set(flags.len());
-    for f in flags {
-        ctx.out.simple(f);
-    }
-    ctx.out.int(spec.first_key as i64);
-    ctx.out.int(spec.last_key as i64);
-    ctx.out.int(spec.step as i64);
-    let cats = acl_categories(spec);
-    ctx.out.set(cats.len());
-    for c in cats {
-        ctx.out.simple(&c);
-    }
-    ctx.out.set(0);
-    ctx.out.array(0);
-    ctx.out.array(0);
-}
-
-pub fn command(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx.argv;
-    if a.len() == 1 {
-        ctx.out.array(TABLE.len());
-        for spec in TABLE {
-            command_entry(ctx, spec);
-        }
-        return Ok(());
-    }
-    match lower(&a[1]).as_str() {
-        "count" if a.len() == 2 => ctx.out.int(TABLE.len() as i64),
-        "info" => {
-            let names: Vec<Vec<u8>> = if a.len() == 2 {
-                TABLE.iter().map(|s| s.name.as_bytes().to_vec()).collect()
-            } else {
-                a.iter().skip(2).map(|x| x.to_vec()).collect()
-            };
-            ctx.out.array(names.len());
-            for n in names {
-                match lookup(&n) {
-                    Some(spec) => command_entry(ctx, spec),
-                    None => ctx.out.null_array(),
-                }
-            }
-        }
-        "docs" => {
-            let specs: Vec<&super::CommandSpec> = if a.len() == 2 {
-                TABLE.iter().collect()
-            } else {
-                a.iter().skip(2).filter_map(lookup).collect()
-            };
-            ctx.out.map(specs.len());
-            for s in specs {
-                ctx.out.bulk(s.name.as_bytes());
-                ctx.out.map(3);
-                ctx.out.bulk(b"summary");
-                ctx.out.bulk(b"");
-                ctx.out.bulk(b"since");
-                ctx.out.bulk(b"1.0.0");
-                ctx.out.bulk(b"group");
-                ctx.out.bulk(s.group.as_bytes());
-            }
-        }
-        "list" => {
-            let mut names: Vec<&str> = TABLE.iter().map(|s| s.name).collect();
-            if a.len() == 5 && eq_ignore_case(&a[2], "filterby") {
-                let v = &a[4];
-                names.retain(|n| match lower(&a[3]).as_str() {
-                    "pattern" => crate::util::glob_match(v, n.as_bytes(), true),
-                    "aclcat" => lookup(n.as_bytes()).is_some_and(|s| {
-                        acl_categories(s)
-                            .iter()
-                            .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(v))
-                    }),
-                    _ => false,
-                });
-            } else if a.len() != 2 {
-                return err(SYNTAX);
-            }
-            ctx.out.array(names.len());
-            for n in names {
-                ctx.out.bulk(n.as_bytes());
-            }
-        }
-        "getkeys" if a.len() >= 4 => {
-            let sub = Argv::from_slices(&a.iter().skip(2).collect::<Vec<_>>());
-            let Some(spec) = lookup(&sub[0]) else {
-                return err("ERR Invalid command specified");
-            };
-            if !super::keys::has_keys(spec) {
-                return err("ERR The command has no key arguments");
-            }
-            let argc = sub.len() as i32;
-            if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
-                return err("ERR Invalid number of arguments specified for command");
-            }
-            let keys = match super::keys::getkeys(spec, &sub) {
-                super::keys::GetKeys::Keys(k) => k,
-                super::keys::GetKeys::NoKeys => return err("ERR The command has no key arguments"),
-                super::keys::GetKeys::Invalid => {
-                    return err("ERR Invalid arguments specified for command")
-                }
-            };
-            ctx.out.array(keys.len());
-            for k in keys {
-                ctx.out.bulk(&sub[k]);
-            }
-        }
-        "help" => {
-            let lines = [
-                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "(no subcommand)",
-                "COUNT",
-                "DOCS [<command-name> ...]",
-                "GETKEYS <full-command>",
-                "INFO [<command-name> ...]",
-                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
-                "HELP",
-            ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l);
-            }
-        }
-        "count" | "getkeys" => return Err(super::sub_arity(ctx)),
-        _ => return Err(unknown_subcommand(ctx)),
-    }
-    Ok(())
 }
 
 pub fn memory(ctx: &mut Ctx) -> CmdResult {

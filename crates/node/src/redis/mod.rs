@@ -478,15 +478,23 @@ async fn serve<S>(
     let mailbox = Arc::new(mailbox::Mailbox::default());
     let outbox: Arc<dyn Outbox> = mailbox.clone();
     let mut mail = mailbox::MailboxRx::new(mailbox);
-    let id = if engine.script_running() {
+    let admitted = if engine.script_running() {
         // The engine is held by a script: register off the async workers.
         let eng = engine.clone();
-        match tokio::task::spawn_blocking(move || eng.connect(kind, info, outbox)).await {
-            Ok(id) => id,
+        match tokio::task::spawn_blocking(move || eng.try_connect(kind, info, outbox)).await {
+            Ok(admitted) => admitted,
             Err(_) => return,
         }
     } else {
-        engine.connect(kind, info, outbox)
+        engine.try_connect(kind, info, outbox)
+    };
+    let Some(id) = admitted else {
+        // Over `maxclients`: redis's error, then the connection closes.
+        let _ = sock
+            .write_all(engine_redis::server::MAX_CLIENTS_ERROR)
+            .await;
+        let _ = sock.shutdown().await;
+        return;
     };
     // Until AUTH succeeds, requests get redis's unauthenticated limits (10 arguments, 16 KiB
     // each), so an unauthenticated peer cannot make the server buffer large requests.
