@@ -222,12 +222,13 @@ impl Server {
     fn execute_next(&mut self, client: &mut Client, argv: &Argv, out: &mut ReplyBuf) {
         self.ks.now = self.clock.wall_ms();
         self.tracking.current = client.id;
+        let reply_at = out.len();
         cmd::dispatch(self, client, argv, out);
         if self.call_depth == 0 {
             crate::persistence::propagate::flush(self);
             self.after_command(client);
             if self.tracking.active {
-                crate::tracking::after_command(self, client, out);
+                crate::tracking::after_command(self, client, out, reply_at);
             }
         }
     }

@@ -78,8 +78,12 @@ pub struct Tracking {
     prefixes: BTreeMap<Vec<u8>, Prefix>,
     /// A prefix collected a key since the last broadcast.
     bcast_pending: bool,
-    /// Messages for the running command's connection: (tracking client id, payload).
+    /// Messages for the running command's connection: (tracking client id, payload). Its own
+    /// invalidations follow the command's reply, as redis defers them.
     pending: Vec<(u64, Payload)>,
+    /// Other clients' invalidations redirected to the running command's connection: redis
+    /// writes them at once, so they come before the command's reply.
+    before_reply: Vec<(u64, Payload)>,
     /// The client whose command is running (0: none, e.g. cron).
     pub current: u64,
     /// Rounds in a row that `limit_keys` ended still over the limit (more effort each time).
@@ -139,7 +143,9 @@ pub fn invalidate_key(srv: &mut Server, key: &[u8], bcast: bool) {
             continue;
         }
         if tr.redirect != 0 && tr.redirect == current {
-            srv.tracking.pending.push((id, Payload::Key(key.into())));
+            srv.tracking
+                .before_reply
+                .push((id, Payload::Key(key.into())));
         } else {
             send(srv, None, id, &Payload::Key(key.into()));
         }
@@ -153,14 +159,17 @@ pub fn flush(srv: &mut Server, current: &Client) {
         if current.tracking.is_some() {
             srv.tracking.pending.push((current.id, Payload::All));
         }
-        let ids: Vec<u64> = srv
+        let targets: Vec<(u64, u64)> = srv
             .clients
             .values()
-            .filter(|c| c.tracking.is_some())
-            .map(|c| c.id)
+            .filter_map(|c| Some((c.id, c.tracking.as_ref()?.redirect)))
             .collect();
-        for id in ids {
-            send(srv, None, id, &Payload::All);
+        for (id, redirect) in targets {
+            if redirect != 0 && redirect == current.id {
+                srv.tracking.before_reply.push((id, Payload::All));
+            } else {
+                send(srv, None, id, &Payload::All);
+            }
         }
     }
     srv.tracking.keys.clear();
@@ -285,14 +294,23 @@ pub fn remember_keys(
     t.active = true;
 }
 
-/// After every top-level command while tracking is active: the running connection's pending
-/// messages follow its reply; CLIENT CACHING lasts for one command (or one transaction);
-/// the table is kept within `tracking-table-max-keys`.
-pub fn after_command(srv: &mut Server, client: &mut Client, out: &mut ReplyBuf) {
+/// After every top-level command while tracking is active: messages for the running connection
+/// go before (others' redirected ones) or after (its own) the command's reply, which starts at
+/// `reply_at` in `out`; CLIENT CACHING lasts for one command (or one transaction); the table is
+/// kept within `tracking-table-max-keys`.
+pub fn after_command(srv: &mut Server, client: &mut Client, out: &mut ReplyBuf, reply_at: usize) {
     if let Some(t) = client.tracking.as_mut() {
         if client.multi.is_none() && client.last_cmd != "client" {
             t.caching = false;
         }
+    }
+    if !srv.tracking.before_reply.is_empty() {
+        let mut early = ReplyBuf::new(client.resp3);
+        for (source, payload) in std::mem::take(&mut srv.tracking.before_reply) {
+            send(srv, Some((client, &mut early)), source, &payload);
+        }
+        let at = reply_at.min(out.buf.len());
+        out.buf.splice(at..at, early.buf);
     }
     if srv.tracking.clients > 0 {
         limit_keys(srv);

@@ -325,6 +325,14 @@ fn resp2_redirect_to_a_subscribed_connection() {
         3 DEL r2 r3
         1 GET r1
         3 FLUSHDB
+        # the redirect target itself flushes: the message follows its reply
+        2 UNSUBSCRIBE
+        ~2 HELLO 3
+        1 MGET r1 r5
+        2 SET r5 y
+        2 FLUSHALL
+        ~2 HELLO 2
+        2 SUBSCRIBE __redis__:invalidate
         # RESP2 without redirect, or to a connection that is not subscribed: nothing is sent
         1 CLIENT TRACKING on REDIRECT $id3
         1 GET q
