@@ -219,6 +219,8 @@ impl Server {
 
     /// [`Server::execute`] for the next command of a batch: the clock was calibrated when the
     /// batch started, and the reading that ended the previous command is this one's time.
+    /// Inlined into the batch loop of [`Engine::run`] (the per-command path).
+    #[inline(always)]
     fn execute_next(&mut self, client: &mut Client, argv: &Argv, out: &mut ReplyBuf) {
         self.ks.now = self.clock.wall_ms();
         self.tracking.current = client.id;

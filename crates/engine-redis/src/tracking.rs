@@ -113,6 +113,9 @@ impl Tracking {
 /// A key changed (called from the write hook when `active`): tell the clients that read it,
 /// and let BCAST prefixes collect it. `bcast` is false when the key only leaves the table
 /// (tracking-table-max-keys), which is not a change.
+// Off the hot path: only called while tracking is in use.
+#[cold]
+#[inline(never)]
 pub fn invalidate_key(srv: &mut Server, key: &[u8], bcast: bool) {
     let t = &mut srv.tracking;
     if bcast && !t.prefixes.is_empty() {
@@ -261,6 +264,9 @@ fn write_to(srv: &mut Server, cur: Option<(&mut Client, &mut ReplyBuf)>, id: u64
 
 /// After a READONLY command of a client in default (not BCAST) tracking mode: remember the
 /// keys it read, unless OPTIN/OPTOUT and CLIENT CACHING say otherwise.
+// Off the hot path: only called while tracking is in use.
+#[cold]
+#[inline(never)]
 pub fn remember_keys(
     srv: &mut Server,
     client: &Client,
@@ -298,6 +304,9 @@ pub fn remember_keys(
 /// go before (others' redirected ones) or after (its own) the command's reply, which starts at
 /// `reply_at` in `out`; CLIENT CACHING lasts for one command (or one transaction); the table is
 /// kept within `tracking-table-max-keys`.
+// Off the hot path: only called while tracking is in use.
+#[cold]
+#[inline(never)]
 pub fn after_command(srv: &mut Server, client: &mut Client, out: &mut ReplyBuf, reply_at: usize) {
     if let Some(t) = client.tracking.as_mut() {
         if client.multi.is_none() && client.last_cmd != "client" {
@@ -360,6 +369,9 @@ fn limit_keys(srv: &mut Server) {
 
 /// Sends what the BCAST prefixes collected (end of a batch, and cron): each subscriber gets
 /// the keys of its prefix, without its own changes under NOLOOP. `cur` is the running client.
+// Off the hot path: only called while tracking is in use.
+#[cold]
+#[inline(never)]
 pub fn broadcast(srv: &mut Server, mut cur: Option<(&mut Client, &mut ReplyBuf)>) {
     if !srv.tracking.bcast_pending {
         return;
