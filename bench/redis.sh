@@ -51,7 +51,7 @@ start_server() { # kind cpus port -> pid
 }
 
 RESULTS=$OUT/redis-results.csv
-echo "round,server,cpus,test,pipeline,rps,p50_ms,p99_ms,cpu_s,ops_per_cpu_s,bytes_per_key,rss_per_key" >"$RESULTS"
+echo "round,server,cpus,test,pipeline,rps,p50_ms,p99_ms,cpu_s,ops_per_cpu_s,bytes_per_key,rss_per_key,server_cpus_busy,client_cpus_busy" >"$RESULTS"
 run_one() { # round kind cpus client_cpus
   local round=$1 kind=$2 cpus=$3 ccpus=$4 port pid before after bpk rss0 rss1 rpk
   port=$(free_port)
@@ -68,16 +68,19 @@ run_one() { # round kind cpus client_cpus
     for t in set get; do
       local c0 c1 line
       c0=$(cpu_ticks "$pid")
-      line=$(taskset -c "$ccpus" redis-benchmark -h 127.0.0.1 -p "$port" -t "$t" -n "$n" -r 1000000 -d 32 -c 50 -P "$p" --csv | tail -1)
+      line=$(/usr/bin/time -f "%e %U %S" -o "$OUT/client-time" taskset -c "$ccpus" redis-benchmark -h 127.0.0.1 -p "$port" -t "$t" -n "$n" -r 1000000 -d 32 -c 50 -P "$p" --csv | tail -1)
       c1=$(cpu_ticks "$pid")
-      python3 - "$round" "$kind" "$cpus" "$t" "$p" "$n" "$c0" "$c1" "$bpk" "$rpk" "$line" >>"$RESULTS" <<'PY'
+      python3 - "$round" "$kind" "$cpus" "$t" "$p" "$n" "$c0" "$c1" "$bpk" "$rpk" "$line" "$(cat "$OUT/client-time")" >>"$RESULTS" <<'PY'
 import sys, os
-r, kind, cpus, t, p, n, c0, c1, bpk, rpk, line = sys.argv[1:]
+r, kind, cpus, t, p, n, c0, c1, bpk, rpk, line, client = sys.argv[1:]
 f = [x.strip('"') for x in line.split('","')]
 rps, p50, p99 = float(f[1]), float(f[4]), float(f[6])
 hz = os.sysconf("SC_CLK_TCK")
 cpu = (int(c1) - int(c0)) / hz
-print(f"{r},{kind},{cpus},{t},{p},{rps:.0f},{p50},{p99},{cpu:.2f},{int(n)/max(cpu,1e-9):.0f},{bpk},{rpk}")
+wall, cu, cs = (float(x) for x in client.split())
+# CPUs busy during the run: the server's and the load generator's CPU time over the wall time.
+print(f"{r},{kind},{cpus},{t},{p},{rps:.0f},{p50},{p99},{cpu:.2f},{int(n)/max(cpu,1e-9):.0f},{bpk},{rpk},"
+      f"{cpu/wall:.2f},{(cu+cs)/wall:.2f}")
 PY
     done
   done
@@ -120,7 +123,8 @@ if "0-1" in cpu_sets:
     for p in ["1", "16"]:
         for t in ["set", "get"]:
             r = [med(k, "0-1", t, p, "rps") / med(k, "1", t, p, "rps") for k in ("redis", "ferrocache")]
-            print(f"  {t:<4} P={p:<3} redis-server {r[0]:.2f}   ferrocache {r[1]:.2f}")
+            busy = "  ".join(f"{c}: server {med('ferrocache', c, t, p, 'server_cpus_busy'):.2f} + client {med('ferrocache', c, t, p, 'client_cpus_busy'):.2f} CPUs" for c in ("1", "0-1"))
+            print(f"  {t:<4} P={p:<3} redis-server {r[0]:.2f}   ferrocache {r[1]:.2f}   (ours busy, {busy})")
 ma = statistics.median(float(r["bytes_per_key"]) for r in rows if r["server"] == "redis")
 mb = statistics.median(float(r["bytes_per_key"]) for r in rows if r["server"] == "ferrocache")
 print(f"memory per key after loading 1M keys (used_memory delta / 1M): redis {ma:.1f} B, ferrocache {mb:.1f} B, ratio {mb/ma:.2f}")

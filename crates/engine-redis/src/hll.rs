@@ -356,6 +356,105 @@ fn merge_into(max: &mut [u8; REGISTERS], v: &[u8]) -> Result<()> {
     ok.then_some(()).ok_or(HllError::Corrupted)
 }
 
+// --- introspection (PFDEBUG, PFSELFTEST) --------------------------------------------------------
+
+/// Whether the value is dense, as PFDEBUG ENCODING names it.
+pub fn encoding_name(v: &[u8]) -> &'static str {
+    if is_sparse(v) {
+        "sparse"
+    } else {
+        "dense"
+    }
+}
+
+/// PFDEBUG TODENSE: converts a sparse value; true if it was sparse.
+pub fn to_dense(v: &mut Vec<u8>) -> Result<bool> {
+    validate(v)?;
+    let was_sparse = is_sparse(v);
+    sparse_to_dense(v)?;
+    Ok(was_sparse)
+}
+
+/// PFDEBUG GETREG: every register, after converting to dense as redis does.
+pub fn registers(v: &mut Vec<u8>) -> Result<Vec<u8>> {
+    to_dense(v)?;
+    Ok((0..REGISTERS).map(|i| dense_get(&v[HDR..], i)).collect())
+}
+
+/// PFDEBUG DECODE: the sparse opcodes, `z:len`, `Z:len` and `v:value,len`; None if dense.
+pub fn decode_sparse(v: &[u8]) -> Result<Option<String>> {
+    validate(v)?;
+    if !is_sparse(v) {
+        return Ok(None);
+    }
+    let body = &v[HDR..];
+    let mut ops = Vec::new();
+    let mut p = 0;
+    while p < body.len() {
+        let op = op_at(body, p);
+        ops.push(match op {
+            Op::Zero(n) => format!("z:{n}"),
+            Op::XZero(n) => format!("Z:{n}"),
+            Op::Val(val, n) => format!("v:{val},{n}"),
+        });
+        p += op.len();
+    }
+    Ok(Some(ops.join(" ")))
+}
+
+/// PFSELFTEST: the dense register packing round-trips every value in every register, and
+/// the sparse and dense representations fed the same elements agree with each other and stay
+/// within the expected error of the true cardinality (as redis's self test checks).
+pub fn self_test() -> std::result::Result<(), String> {
+    let mut regs = vec![0u8; DENSE_SIZE - HDR];
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..100 {
+        let values: Vec<u8> = (0..REGISTERS).map(|_| (next() % 64) as u8).collect();
+        for (i, &val) in values.iter().enumerate() {
+            dense_put(&mut regs, i, val);
+        }
+        if let Some(i) = (0..REGISTERS).find(|&i| dense_get(&regs, i) != values[i]) {
+            return Err(format!("TESTFAILED Register error at index {i}"));
+        }
+    }
+    let mut sparse = new_empty();
+    let mut dense = new_empty();
+    sparse_to_dense(&mut dense).map_err(|e| e.to_string())?;
+    let relative_error = 1.04 / (REGISTERS as f64).sqrt();
+    let mut checkpoint = 1u64;
+    for n in 1..=1_000_000u64 {
+        let element = n.to_le_bytes();
+        pfadd(&mut sparse, &[&element], DEFAULT_SPARSE_MAX_BYTES).map_err(|e| e.to_string())?;
+        pfadd(&mut dense, &[&element], DEFAULT_SPARSE_MAX_BYTES).map_err(|e| e.to_string())?;
+        if n != checkpoint {
+            continue;
+        }
+        checkpoint *= 10;
+        let (a, _) = pfcount_cached(&mut sparse).map_err(|e| e.to_string())?;
+        let (b, _) = pfcount_cached(&mut dense).map_err(|e| e.to_string())?;
+        if a != b {
+            return Err(format!("TESTFAILED dense/sparse disagree: {b} != {a}"));
+        }
+        // Six standard errors, as redis allows (one at 10, where collisions are likely).
+        let max_error = if n == 10 {
+            1.0
+        } else {
+            (6.0 * relative_error * n as f64).ceil()
+        };
+        let error = (a as f64 - n as f64).abs();
+        if error > max_error {
+            return Err(format!("TESTFAILED Too big error. card:{n} abserr:{error}"));
+        }
+    }
+    Ok(())
+}
+
 /// Rewrites a sparse value as dense, keeping the header (magic and cached count).
 fn sparse_to_dense(v: &mut Vec<u8>) -> Result<()> {
     if v[4] == ENC_DENSE {
@@ -530,6 +629,26 @@ fn estimate(histo: &[u32; 64]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn self_test_passes_and_decode_shows_the_opcodes() {
+        assert_eq!(self_test(), Ok(()));
+        let mut v = new_empty();
+        assert_eq!(decode_sparse(&v).unwrap().as_deref(), Some("Z:16384"));
+        pfadd(&mut v, &[b"a"], DEFAULT_SPARSE_MAX_BYTES).unwrap();
+        let (index, count) = pattern_len(b"a");
+        let want = format!("Z:{index} v:{count},1 Z:{}", REGISTERS - index - 1);
+        assert_eq!(decode_sparse(&v).unwrap(), Some(want));
+        let regs = registers(&mut v).unwrap();
+        assert_eq!(
+            (regs[index], regs.iter().filter(|&&r| r != 0).count()),
+            (count, 1)
+        );
+        assert_eq!(
+            (encoding_name(&v), decode_sparse(&v).unwrap()),
+            ("dense", None)
+        );
+    }
 
     #[test]
     fn empty_value_matches_redis_bytes() {

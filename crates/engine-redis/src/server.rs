@@ -521,15 +521,23 @@ impl Engine {
             let mode_before = client.reply_mode;
             s.execute_next(&mut client, &argv, &mut rb);
             rb.resp3 = client.resp3;
-            // CLIENT REPLY OFF|SKIP: drop this command's reply.
+            // CLIENT REPLY OFF|SKIP: drop this command's reply, unless it is a pub/sub
+            // confirmation, which redis pushes regardless (CLIENT_PUSHING).
             match mode_before {
                 ReplyMode::Skip => {
-                    rb.buf.truncate(mark);
+                    if !cmd::pubsub_cmds::replies_are_pushes(&argv) {
+                        rb.buf.truncate(mark);
+                    }
                     if client.reply_mode == ReplyMode::Skip {
                         client.reply_mode = ReplyMode::On;
                     }
                 }
-                ReplyMode::Off if client.reply_mode != ReplyMode::On => rb.buf.truncate(mark),
+                ReplyMode::Off
+                    if client.reply_mode != ReplyMode::On
+                        && !cmd::pubsub_cmds::replies_are_pushes(&argv) =>
+                {
+                    rb.buf.truncate(mark)
+                }
                 _ => {}
             }
             if let Some(b) = &client.blocked {
@@ -682,6 +690,30 @@ impl Engine {
         s.execute(&mut fake, &Argv::from_slices(args), &mut out);
         crate::persistence::aof::end_batch(&mut s);
         out.buf
+    }
+
+    /// The node is stopping (SIGTERM, SIGINT): a running script is stopped as SHUTDOWN NOSAVE
+    /// would stop it, so that it cannot keep the process alive.
+    pub fn stop_script_for_shutdown(&self) {
+        self.script_control.kill_for_shutdown();
+    }
+
+    /// Whether a script has held the engine past `busy-reply-threshold` (then other clients
+    /// get BUSY replies instead of waiting).
+    pub fn script_busy(&self) -> bool {
+        self.script_control.busy()
+    }
+
+    /// The reply to `argv` from a connection not registered yet because a busy script holds
+    /// the engine: BUSY, or SCRIPT KILL's reply. SHUTDOWN NOSAVE is not answered here: it stops
+    /// the script and returns false, and the connection runs it once registered.
+    pub fn reply_while_script_runs(&self, argv: &Argv, out: &mut Vec<u8>) -> bool {
+        if crate::cmd::scripting::is_shutdown_nosave(argv) {
+            self.script_control.kill_for_shutdown();
+            return false;
+        }
+        crate::cmd::scripting::busy_reply(&self.script_control, argv, false, out);
+        true
     }
 
     /// Whether a Lua script holds the engine (the node keeps lock waits off its async workers).

@@ -90,10 +90,19 @@ pub fn lower(a: &[u8]) -> String {
 
 /// Redis's `stringmatchlen`: `*`, `?`, `[...]` with ranges and `^`, `\` escapes.
 pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
-    glob_inner(pattern, string, nocase, 0)
+    glob_inner(pattern, string, nocase, 0, &mut false)
 }
 
-fn glob_inner(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize) -> bool {
+/// `skip_longer` is redis's `skipLongerMatches`: once the rest of the pattern after a `*`
+/// matches nowhere in the rest of the string, no earlier `*` can help by matching more, so
+/// every caller gives up at once. Without it `a*a*...*b` takes exponential time.
+fn glob_inner(
+    mut p: &[u8],
+    mut s: &[u8],
+    nocase: bool,
+    depth: usize,
+    skip_longer: &mut bool,
+) -> bool {
     if depth > 1000 {
         return false;
     }
@@ -114,10 +123,14 @@ fn glob_inner(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize) -> bool {
                     return true;
                 }
                 for i in 0..s.len() {
-                    if glob_inner(&p[1..], &s[i..], nocase, depth + 1) {
+                    if glob_inner(&p[1..], &s[i..], nocase, depth + 1, skip_longer) {
                         return true;
                     }
+                    if *skip_longer {
+                        return false;
+                    }
                 }
+                *skip_longer = true;
                 return false;
             }
             b'?' => {
@@ -300,5 +313,17 @@ mod tests {
         assert!(glob_match(b"a\\*", b"a*", false));
         assert!(!glob_match(b"a", b"ab", false));
         assert!(glob_match(b"A*", b"abc", true));
+        assert!(glob_match(b"*a*b", b"xaxb", false));
+        assert!(glob_match(b"a*b*c", b"axbxbxc", false));
+        assert!(!glob_match(b"a*b*c", b"axbxbx", false));
+        assert!(glob_match(b"*b*", b"abba", false));
+    }
+
+    #[test]
+    fn nested_stars_that_cannot_match_give_up_at_once() {
+        // Exponential without the skip (redis's regression test of the same name).
+        let pattern = b"a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+        assert!(!glob_match(pattern, &[b'a'; 40], false));
+        assert!(glob_match(pattern, b"aaaaaaaaaaaaaaaaaaaaab", false));
     }
 }

@@ -6,89 +6,15 @@
 //! (one second) so that a polling worker shows up even on a loaded machine, and the idle check
 //! allows a tenth of what one polling worker would use.
 
+mod common;
+
+use common::{start_node, NodeProcess};
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 
 const WINDOW_US: &str = "1000000";
-
-struct Node {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// Starts the binary and waits until it accepts connections.
-fn start(engine: &str) -> Node {
-    let dir = tempfile::tempdir().unwrap().keep();
-    for _ in 0..5 {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_ferrocache"))
-            .args([
-                "node",
-                "--engine",
-                engine,
-                "--bind",
-                "127.0.0.1",
-                "--threads",
-                "2",
-            ])
-            .args(["--port", &port.to_string(), "--busy-poll", WINDOW_US])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut node = Node { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if node.child.try_wait().unwrap().is_some() {
-                break; // lost the port to someone else: try another
-            }
-            // The port may have gone to a node of the other test: it must be this child.
-            if server_pid(engine, port) == Some(node.child.id()) {
-                return node;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = node.child.kill();
-    }
-    panic!("the {engine} node did not start");
-}
-
-/// The pid of the server answering on `port`, as it reports it (INFO's `process_id`, stats'
-/// `pid`).
-fn server_pid(engine: &str, port: u16) -> Option<u32> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let (request, field): (&[u8], &str) = match engine {
-        "redis" => (b"INFO server\r\n", "process_id:"),
-        _ => (b"stats\r\n", "STAT pid "),
-    };
-    s.write_all(request).ok()?;
-    let mut r = BufReader::new(s);
-    let mut line = String::new();
-    while r.read_line(&mut line).ok()? > 0 {
-        if let Some(pid) = line.trim_end().strip_prefix(field) {
-            return pid.parse().ok();
-        }
-        line.clear();
-    }
-    None
-}
 
 /// CPU time of the process so far, in clock ticks (utime + stime).
 fn cpu_ticks(pid: u32) -> u64 {
@@ -112,7 +38,7 @@ fn cpu_ms_over(pid: u32, span: Duration) -> u64 {
 }
 
 /// Polls while input keeps coming and for the window after, then sleeps.
-fn assert_polls_then_sleeps(node: &Node) {
+fn assert_polls_then_sleeps(node: &NodeProcess) {
     let pid = node.child.id();
     // Within the window after the last input: at least one worker polls.
     let busy = cpu_ms_over(pid, Duration::from_millis(600));
@@ -173,7 +99,7 @@ impl Resp {
 
 #[test]
 fn a_busy_polling_redis_node_serves_blocked_and_pubsub_clients_and_sleeps_when_idle() {
-    let node = start("redis");
+    let node = start_node("redis", &["--busy-poll", WINDOW_US]);
     let mut a = Resp::connect(node.port);
     let mut b = Resp::connect(node.port);
     let mut sub = Resp::connect(node.port);
@@ -201,7 +127,7 @@ fn a_busy_polling_redis_node_serves_blocked_and_pubsub_clients_and_sleeps_when_i
 
 #[test]
 fn a_busy_polling_memcached_node_serves_and_sleeps_when_idle() {
-    let node = start("memcached");
+    let node = start_node("memcached", &["--busy-poll", WINDOW_US]);
     let s = TcpStream::connect(("127.0.0.1", node.port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut r = BufReader::new(s);

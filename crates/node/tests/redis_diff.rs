@@ -332,6 +332,9 @@ select -1
 select x
 swapdb 0 1
 swapdb 0 99
+set aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 1
+keys a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b
+keys a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*
 "#;
 
 const LISTS: &str = r#"
@@ -459,6 +462,11 @@ hrandfield h2 1 withvalue
 hscan h2 0
 hscan h2 0 match a*
 hscan h2 0 count 0
+hincrbyfloat hf f +inf
+hincrbyfloat hf f -inf
+hincrbyfloat hf f nan
+exists hf
+incrbyfloat sf +inf
 "#;
 
 const SETS: &str = r#"
@@ -512,6 +520,15 @@ sadd str y
 smembers str
 sscan t 0
 sscan t 0 match a*
+# SMOVE of a member the destination already has does not touch the destination (WATCH)
+sadd msrc a b
+sadd mdst a
+watch mdst
+smove msrc mdst a
+multi
+sadd mdst c
+exec
+scard mdst
 "#;
 
 const ZSETS: &str = r#"
@@ -616,6 +633,11 @@ zrange inf 0 -1 withscores
 zincrby inf -inf a
 zadd big 1 a 2 b
 zrange big 0 -1 byscore
+zintercard 0 z1
+zintercard -1 z1
+zintercard x z1
+zintercard 2 z1
+sintercard 0 z1
 "#;
 
 const BITS: &str = r#"
@@ -668,6 +690,18 @@ bitfield_ro bf get i8 0
 bitfield_ro bf set i8 0 1
 lpush l x
 setbit l 0 1
+set bcs xxxx
+bitcount bcs -6 -7
+bitcount bcs -6 -15 bit
+bitcount bcs -6 -15 foo
+bitcount bcs -6 x
+bitcount bcs 1 2 bit
+bitcount bcs 3 13 bit
+bitcount bcs 0 -1
+bitcount bcs 1 1
+bitcount bcs 5 100 bit
+bitcount bcs 9 9 bit
+bitcount nokey x y
 "#;
 
 const GEO: &str = r#"
@@ -713,6 +747,19 @@ zrange out 0 -1 withscores
 set str x
 geoadd str 1 1 m
 geopos str m
+zadd gdst 1 x
+georadiusbymember gsrc member 1 km
+georadiusbymember gsrc member 1 km store gdst
+exists gdst
+zadd gdst 1 x
+geosearch gsrc frommember member bybox 1 1 km
+geosearchstore gdst gsrc frommember member bybox 1 1 m
+exists gdst
+geosearchstore gdst gsrc frommember member bybox 1 1 m withcoord
+geoadd gk xx nx 1 1 a
+geoadd gk xx 1 1
+geoadd gk foo 1 1 a
+geoadd gk nx ch 1 1 a
 "#;
 
 const STREAMS: &str = r#"
@@ -784,6 +831,32 @@ set str x
 xadd str 1-1 a b
 xlen str
 xrange str - +
+xsetid xs 5-0
+xadd xs 1-1 a b
+xsetid xs 0-1
+xsetid xs -
+xsetid xs 5-0
+xsetid xs 6-0 entriesadded 0
+xsetid xs 6-0 entriesadded -1
+xsetid xs 6-0 entriesadded x
+xsetid xs 6-0 entriesadded
+xsetid xs 9-0 foo bar
+xsetid xs 7-0 entriesadded 10 maxdeletedid 8-0
+xsetid xs 7-0 entriesadded 10 maxdeletedid 3-0
+xsetid xs 2-0
+xlen xs
+xadd xs * c d
+xgroup create xs gl -
+xgroup setid xs gl +
+xgroup setid xs gl -
+xreadgroup group gl c1 streams xs >
+xsetid str 1-0
+xgroup setid xs nosuch 0
+xgroup createconsumer xs nosuch c
+xgroup delconsumer xs nosuch c
+xgroup setid nokey g 0
+xgroup createconsumer nokey g c
+xgroup destroy nokey g
 "#;
 
 const MISC: &str = r#"
@@ -910,6 +983,51 @@ dbsize
 flushall async
 flushall foo
 object help
+rpush sl a b c
+sort sl by nosort desc
+sort sl by nosort desc limit 0 2
+zadd sz 1 a 5 b 2 c 10 d 3 e
+sort sz by nosort desc
+sort sz by nosort
+sort sz by nosort desc limit 1 2
+sort sz by nosort limit 4 10
+sort sz by nosort desc limit 7 1
+sadd ss 3 1 2
+sort ss by nosort desc
+sadd st c a b aa
+sort st by nosort desc store sdst
+lrange sdst 0 -1
+sort st by _ store sdst
+lrange sdst 0 -1
+eval "return redis.call('sort',KEYS[1],'by','nosort','desc')" 1 st
+config set maxmemory 1
+multi
+set oomk 1
+get oomk
+exec
+multi
+get oomk
+discard
+set oomk 1
+get oomk
+config set maxmemory 0
+pfadd hll a b c
+pfdebug encoding hll
+pfdebug decode hll
+pfdebug todense hll
+pfdebug encoding hll
+pfdebug decode hll
+pfdebug todense hll
+pfcount hll
+pfadd hll2 x y
+pfdebug getreg hll2
+pfdebug encoding hll2
+pfdebug foo hll
+pfdebug encoding nokey
+set notahll x
+pfdebug encoding notahll
+pfdebug getreg
+pfselftest
 "#;
 
 #[test]
@@ -1101,4 +1219,64 @@ fn differential_resp3() {
         hello 4
         "#,
     );
+}
+
+/// CLIENT REPLY OFF/SKIP drop replies, but not subscription confirmations (redis pushes those
+/// regardless), and SKIP under OFF leaves OFF in place.
+#[test]
+fn differential_client_reply_modes_and_pubsub() {
+    let (ours, real) = servers();
+    for resp3 in [false, true] {
+        let mut a = Client::connect(ours.addr());
+        let mut b = Client::connect(real.addr);
+        if resp3 {
+            for c in [&mut a, &mut b] {
+                assert!(matches!(c.cmd(&["HELLO", "3"]), Frame::Map(_)));
+            }
+        }
+        let raw = b"client reply off\r\nset k v\r\nsubscribe channel\r\npsubscribe ch*\r\n\
+            client reply skip\r\nunsubscribe channel\r\nping\r\nclient reply on\r\nping\r\n";
+        a.send_raw(raw);
+        b.send_raw(raw);
+        // Three confirmations; in RESP3 also the OK of CLIENT REPLY ON and PONG (in RESP2's
+        // subscribed context CLIENT is refused, and that error is dropped too).
+        for _ in 0..if resp3 { 5 } else { 3 } {
+            assert_eq!(a.read(), b.read(), "resp3 {resp3}");
+        }
+        // Out of the subscribed context (RESP2 can only turn replies on from there): a
+        // confirmation, OK, PONG, and nothing sent in between.
+        let raw = b"punsubscribe\r\nclient reply on\r\nping\r\n";
+        a.send_raw(raw);
+        b.send_raw(raw);
+        for _ in 0..3 {
+            assert_eq!(a.read(), b.read(), "resp3 {resp3}: after leaving");
+        }
+    }
+}
+
+/// TYPE, EXISTS and the TTL family read a key without touching it (OBJECT IDLETIME keeps
+/// growing) but count keyspace hits and misses; GET touches it.
+#[test]
+fn differential_reads_that_do_not_touch_the_key() {
+    let (ours, real) = servers();
+    let mut p = Pair::new(ours.addr(), real.addr);
+    p.script("set idle v\nconfig resetstat");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    p.script("type idle\nexists idle nokey\nttl idle\npttl idle\nexpiretime idle\ntype nokey");
+    for server in [ours.addr(), real.addr] {
+        let mut c = Client::connect(server);
+        let Frame::Bulk(info) = c.cmd(&["INFO", "stats"]) else {
+            panic!("INFO")
+        };
+        let info = String::from_utf8_lossy(&info);
+        assert!(info.contains("keyspace_hits:5\r\n"), "{server}: {info}");
+        assert!(info.contains("keyspace_misses:2\r\n"), "{server}: {info}");
+        let idle = c.cmd(&["OBJECT", "IDLETIME", "idle"]);
+        assert!(
+            matches!(idle, Frame::Int(n) if n >= 2),
+            "{server}: {idle:?}"
+        );
+        c.cmd(&["GET", "idle"]);
+        assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "idle"]), Frame::Int(0));
+    }
 }

@@ -124,14 +124,15 @@ pub fn geoadd(ctx: &mut Ctx) -> CmdResult {
         }
         i += 1;
     }
-    if !(a.len() - i).is_multiple_of(3) || a.len() == i {
+    // As redis: a count that is not whole triples, and NX with XX, are syntax errors.
+    if !(a.len() - i).is_multiple_of(3) || (nx && xx) {
+        return err(SYNTAX);
+    }
+    if a.len() == i {
         return Err(Error::msg(format!(
             "ERR wrong number of arguments for '{}' command",
             ctx.spec.name
         )));
-    }
-    if nx && xx {
-        return err("ERR XX and NX options at the same time are not compatible");
     }
     let mut items = Vec::new();
     for j in (i..a.len()).step_by(3) {
@@ -323,9 +324,9 @@ fn parse_search(ctx: &Ctx, flavor: Flavor, readonly: bool) -> Result<Search, Err
         let o = lower(&a[i]);
         let left = a.len() - i - 1;
         match o.as_str() {
-            "withcoord" if flavor != Flavor::SearchStore => s.with_coord = true,
-            "withdist" if flavor != Flavor::SearchStore => s.with_dist = true,
-            "withhash" if flavor != Flavor::SearchStore => s.with_hash = true,
+            "withcoord" => s.with_coord = true,
+            "withdist" => s.with_dist = true,
+            "withhash" => s.with_hash = true,
             "any" => s.any = true,
             "asc" => s.sort = Some(true),
             "desc" => s.sort = Some(false),
@@ -404,7 +405,11 @@ fn parse_search(ctx: &Ctx, flavor: Flavor, readonly: bool) -> Result<Search, Err
         return err("ERR the ANY argument requires COUNT argument");
     }
     if s.store.is_some() && (s.with_coord || s.with_dist || s.with_hash) {
-        return err("ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options");
+        return err(if flavor == Flavor::SearchStore {
+            "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+        } else {
+            "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+        });
     }
     Ok(s)
 }
@@ -418,24 +423,29 @@ fn search_generic(ctx: &mut Ctx, flavor: Flavor, readonly: bool) -> CmdResult {
     } else {
         &a[1]
     };
-    let members: Vec<(Vec<u8>, f64)> = match ctx.srv.ks.get_zset(db, src)? {
-        Some(z) => z.iter().map(|n| (n.member.to_vec(), n.score)).collect(),
-        None => Vec::new(),
+    let Some(members) = ctx.srv.ks.get_zset(db, src)?.map(|z| {
+        z.iter()
+            .map(|n| (n.member.to_vec(), n.score))
+            .collect::<Vec<_>>()
+    }) else {
+        // As redis: a missing source answers at once (after the arguments are checked), and
+        // a STORE empties its destination.
+        match &s.store {
+            Some((dst, _)) => {
+                if ctx.srv.ks.delete(db, dst) {
+                    ctx.modified(db, dst, GENERIC, "del");
+                }
+                ctx.out.int(0);
+            }
+            None => ctx.out.array(0),
+        }
+        return Ok(());
     };
     let center = match (&s.center, &s.from_member) {
         (Some(c), _) => *c,
         (None, Some(m)) => match members.iter().find(|(x, _)| x == m) {
             Some((_, sc)) => decode(*sc as u64),
-            None => {
-                if members.is_empty()
-                    && ctx.srv.ks.get_zset(db, src)?.is_none()
-                    && s.store.is_none()
-                {
-                    ctx.out.array(0);
-                    return Ok(());
-                }
-                return err("ERR could not decode requested zset member");
-            }
+            None => return err("ERR could not decode requested zset member"),
         },
         _ => unreachable!("parse_search requires a centre"),
     };

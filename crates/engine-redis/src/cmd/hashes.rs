@@ -204,6 +204,10 @@ pub fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db();
     let a = ctx.argv;
     let by = ctx.float_arg(3)?;
+    if !by.is_finite() {
+        // Checked before the hash is looked at, as redis does (INCRBYFLOAT only checks the sum).
+        return err("ERR value is NaN or Infinity");
+    }
     let limits = ctx.srv.ks.limits;
     let cur = match ctx.srv.ks.get_hash(db, &a[1])?.and_then(|h| h.get(&a[2])) {
         Some(v) => parse_f64(v).ok_or(Error::msg("ERR hash value is not a float"))?,

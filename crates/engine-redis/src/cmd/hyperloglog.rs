@@ -1,4 +1,4 @@
-//! PFADD, PFCOUNT, PFMERGE over string values holding Redis's HyperLogLog bytes (`crate::hll`).
+//! PFADD, PFCOUNT, PFMERGE, PFDEBUG and PFSELFTEST over string values holding Redis's HyperLogLog bytes (`crate::hll`).
 
 use super::{err, CmdResult, Ctx, Error, WRONGTYPE};
 use crate::hll::{self, HllError};
@@ -105,5 +105,60 @@ pub fn pfmerge(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.modified(db, dest_key, STRING, "pfadd");
     ctx.out.ok();
+    Ok(())
+}
+
+/// PFDEBUG GETREG|DECODE|ENCODING|TODENSE key: redis's window on the representation.
+pub fn pfdebug(ctx: &mut Ctx) -> CmdResult {
+    let db = ctx.db();
+    let a = ctx.argv;
+    let sub = crate::util::lower(&a[1]);
+    let Some(mut v) = ctx.srv.ks.get_str_w(db, &a[2])?.map(<[u8]>::to_vec) else {
+        return err("ERR The specified key does not exist");
+    };
+    hll::validate(&v).map_err(hll_error)?;
+    match sub.as_str() {
+        "getreg" => {
+            let was_sparse = hll::is_sparse(&v);
+            let regs = hll::registers(&mut v).map_err(hll_error)?;
+            if was_sparse {
+                // The encoding changed: stored and propagated as a write, as redis does.
+                ctx.srv.ks.set_str(db, &a[2], &v, true);
+                ctx.srv.stats.dirty += 1;
+            }
+            ctx.out.array(regs.len());
+            for r in regs {
+                ctx.out.int(r as i64);
+            }
+        }
+        "decode" => match hll::decode_sparse(&v).map_err(hll_error)? {
+            Some(text) => ctx.out.bulk(text.as_bytes()),
+            None => return err("ERR HLL encoding is not sparse"),
+        },
+        "encoding" => ctx.out.simple(hll::encoding_name(&v)),
+        "todense" => {
+            let converted = hll::to_dense(&mut v).map_err(hll_error)?;
+            if converted {
+                ctx.srv.ks.set_str(db, &a[2], &v, true);
+                ctx.srv.stats.dirty += 1;
+            }
+            ctx.out.int(converted as i64);
+        }
+        _ => {
+            return Err(Error::msg(format!(
+                "ERR Unknown PFDEBUG subcommand '{}'",
+                String::from_utf8_lossy(&a[1])
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// PFSELFTEST: `hll::self_test`.
+pub fn pfselftest(ctx: &mut Ctx) -> CmdResult {
+    match hll::self_test() {
+        Ok(()) => ctx.out.ok(),
+        Err(e) => return Err(Error::msg(e)),
+    }
     Ok(())
 }

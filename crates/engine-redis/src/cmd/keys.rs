@@ -301,7 +301,7 @@ pub fn exists(ctx: &mut Ctx) -> CmdResult {
     let n = a
         .iter()
         .skip(1)
-        .filter(|k| ctx.srv.ks.lookup_read(db, k).is_some())
+        .filter(|k| ctx.srv.ks.lookup_read_notouch(db, k).is_some())
         .count();
     ctx.out.int(n as i64);
     Ok(())
@@ -321,11 +321,10 @@ pub fn touch(ctx: &mut Ctx) -> CmdResult {
 
 pub fn type_(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db();
-    let t = ctx
-        .srv
-        .ks
-        .kind(db, &ctx.argv[1])
-        .map_or("none", |k| k.name());
+    let t = match ctx.srv.ks.lookup_read_notouch(db, &ctx.argv[1]) {
+        Some(i) => ctx.srv.ks.slot(db, i).kind().name(),
+        None => "none",
+    };
     ctx.out.simple(t);
     Ok(())
 }
@@ -424,7 +423,7 @@ pub fn pexpireat(ctx: &mut Ctx) -> CmdResult {
 fn ttl_generic(ctx: &mut Ctx, ms: bool, absolute: bool) -> CmdResult {
     let db = ctx.db();
     let key = &ctx.argv[1];
-    if ctx.srv.ks.lookup_read(db, key).is_none() {
+    if ctx.srv.ks.lookup_read_notouch(db, key).is_none() {
         ctx.out.int(-2);
         return Ok(());
     }

@@ -417,6 +417,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("xclaim", -6, WF, 1, 1, 1, "stream", streams::xclaim),
     c!("xautoclaim", -6, WF, 1, 1, 1, "stream", streams::xautoclaim),
     c!("xinfo", -2, R, 2, 2, 1, "stream", streams::xinfo),
+    c!("xsetid", -3, WDF, 1, 1, 1, "stream", streams::xsetid),
     // pub/sub
     c!("subscribe", -2, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::subscribe),
     c!("unsubscribe", -1, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::unsubscribe),
@@ -474,6 +475,8 @@ pub static TABLE: &[CommandSpec] = &[
     c!("pfadd", -2, WDF, 1, 1, 1, "hyperloglog", hyperloglog::pfadd),
     c!("pfcount", -2, R | MAY_REPLICATE, 1, -1, 1, "hyperloglog", hyperloglog::pfcount),
     c!("pfmerge", -2, WD, 1, -1, 1, "hyperloglog", hyperloglog::pfmerge),
+    c!("pfdebug", 3, WD | ADMIN, 2, 2, 1, "hyperloglog", hyperloglog::pfdebug),
+    c!("pfselftest", 1, ADMIN, 0, 0, 0, "hyperloglog", hyperloglog::pfselftest),
     c!("dump", 2, R | RANDOM, 1, 1, 1, "generic", dump::dump),
     c!("restore", -4, WD, 1, 1, 1, "generic", dump::restore),
     c!("eval", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::eval),
@@ -662,6 +665,24 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
         );
         return;
     }
+    // Out of memory: commands that may grow it are refused, and so is anything queued in a
+    // transaction (queueing grows memory too) except what ends it.
+    let in_multi_queueing =
+        client.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+    if srv.config.maxmemory > 0
+        && (spec.has(DENYOOM) || in_multi_queueing)
+        && srv.call_depth == 0
+        && !crate::evict::make_room(srv)
+    {
+        reject(
+            srv,
+            client,
+            Some(spec),
+            out,
+            "OOM command not allowed when used memory > 'maxmemory'.",
+        );
+        return;
+    }
     if client.multi.is_some()
         && !matches!(
             spec.name,
@@ -694,20 +715,6 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
             spec.name
         );
         reject(srv, client, Some(spec), out, &msg);
-        return;
-    }
-    if srv.config.maxmemory > 0
-        && spec.has(DENYOOM)
-        && srv.call_depth == 0
-        && !crate::evict::make_room(srv)
-    {
-        reject(
-            srv,
-            client,
-            Some(spec),
-            out,
-            "OOM command not allowed when used memory > 'maxmemory'.",
-        );
         return;
     }
     run_spec(srv, client, spec, argv, out);

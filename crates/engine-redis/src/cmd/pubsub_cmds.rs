@@ -4,6 +4,16 @@ use super::{CmdResult, Ctx};
 use crate::pubsub;
 use crate::util::glob_match;
 
+/// Whether `argv` is a command whose replies are subscription confirmations: redis sends those
+/// even under CLIENT REPLY OFF/SKIP.
+pub fn replies_are_pushes(argv: &resp::request::Argv) -> bool {
+    argv.get(0).is_some_and(|name| {
+        ["subscribe", "unsubscribe", "psubscribe", "punsubscribe"]
+            .iter()
+            .any(|c| name.eq_ignore_ascii_case(c.as_bytes()))
+    })
+}
+
 fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
     let count = ctx.client.subscription_count();
     ctx.out.push(3);

@@ -591,6 +591,8 @@ pub fn client(ctx: &mut Ctx) -> CmdResult {
             ctx.client.reply_mode = match m.as_str() {
                 "on" => ReplyMode::On,
                 "off" => ReplyMode::Off,
+                // SKIP under OFF changes nothing (redis sets SKIP_NEXT only when not OFF).
+                "skip" if ctx.client.reply_mode == ReplyMode::Off => ReplyMode::Off,
                 "skip" => ReplyMode::Skip,
                 _ => return err(SYNTAX),
             };

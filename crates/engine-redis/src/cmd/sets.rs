@@ -197,8 +197,10 @@ pub fn smove(ctx: &mut Ctx) -> CmdResult {
     if ctx.srv.ks.remove_if_empty(db, src) {
         ctx.modified(db, src, GENERIC, "del");
     }
-    ctx.srv.ks.set_or_create(db, dst)?.add(m, &limits);
-    ctx.modified(db, dst, SET, "sadd");
+    // The destination is modified (WATCH, notifications) only if it did not hold the member.
+    if ctx.srv.ks.set_or_create(db, dst)?.add(m, &limits) {
+        ctx.modified(db, dst, SET, "sadd");
+    }
     ctx.out.int(1);
     Ok(())
 }

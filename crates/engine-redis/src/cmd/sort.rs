@@ -2,6 +2,7 @@
 //! BY and GET patterns (`*` substitution, `->field` for hashes), LIMIT and STORE.
 
 use super::{err, CmdResult, Ctx, Error, NOT_INT, SYNTAX};
+use crate::client::ClientKind;
 use crate::db::OwnedValue;
 use crate::notify::{GENERIC, LIST};
 use crate::types::list::End;
@@ -78,10 +79,10 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
     }
     let db = ctx.db();
     let key = &a[1];
-    let (mut elems, sortable_by_default): (Vec<Vec<u8>>, bool) = match ctx.srv.ks.peek(db, key) {
-        None => (Vec::new(), true),
+    let (mut elems, is_set) = match ctx.srv.ks.peek(db, key) {
+        None => (Vec::new(), false),
         Some(idx) => match ctx.srv.ks.slot(db, idx).agg() {
-            Some(Aggregate::List(l)) => (l.iter().map(|v| v.to_vec()).collect(), true),
+            Some(Aggregate::List(l)) => (l.iter().map(|v| v.to_vec()).collect(), false),
             Some(Aggregate::Set(s)) => {
                 (s.members().into_iter().map(|v| v.to_vec()).collect(), true)
             }
@@ -89,42 +90,48 @@ fn sort_generic(ctx: &mut Ctx, readonly: bool) -> CmdResult {
             _ => return err(super::WRONGTYPE),
         },
     };
-    let dontsort = by.as_ref().is_some_and(|b| !b.contains(&b'*'));
-    if !dontsort || sortable_by_default {
-        if !dontsort {
-            let mut keyed: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::with_capacity(elems.len());
-            for e in elems {
-                let k = match &by {
-                    Some(p) => lookup_pattern(ctx, p, &e),
-                    None => Some(e.clone()),
+    let mut dontsort = by.as_ref().is_some_and(|b| !b.contains(&b'*'));
+    if dontsort && is_set && (store.is_some() || ctx.client.kind == ClientKind::Fake) {
+        // A set has no order of its own: what is stored, or returned to a script, must be
+        // the same on replicas and in the AOF, so it is sorted (ALPHA, by the members).
+        (dontsort, alpha, by) = (false, true, None);
+    }
+    if dontsort {
+        // Lists and sorted sets keep their own order, reversed by DESC; sets stay as they are.
+        if desc && !is_set {
+            elems.reverse();
+        }
+    } else {
+        let mut keyed: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::with_capacity(elems.len());
+        for e in elems {
+            let k = match &by {
+                Some(p) => lookup_pattern(ctx, p, &e),
+                None => Some(e.clone()),
+            };
+            keyed.push((e, k));
+        }
+        if alpha {
+            keyed.sort_by(|x, y| x.1.cmp(&y.1).then_with(|| x.0.cmp(&y.0)));
+        } else {
+            let mut scored = Vec::with_capacity(keyed.len());
+            for (e, k) in keyed {
+                let s = match k {
+                    Some(v) => parse_f64(&v).ok_or(Error::msg(
+                        "ERR One or more scores can't be converted into double",
+                    ))?,
+                    None => 0.0,
                 };
-                keyed.push((e, k));
+                scored.push((e, s));
             }
-            if alpha {
-                keyed.sort_by(|x, y| x.1.cmp(&y.1).then_with(|| x.0.cmp(&y.0)));
-            } else {
-                let mut scored = Vec::with_capacity(keyed.len());
-                for (e, k) in keyed {
-                    let s = match k {
-                        Some(v) => parse_f64(&v).ok_or(Error::msg(
-                            "ERR One or more scores can't be converted into double",
-                        ))?,
-                        None => 0.0,
-                    };
-                    scored.push((e, s));
-                }
-                scored.sort_by(|x, y| {
-                    x.1.partial_cmp(&y.1)
-                        .unwrap_or(std::cmp::Ordering::Equal)
-                        .then_with(|| x.0.cmp(&y.0))
-                });
-                keyed = scored.into_iter().map(|(e, _)| (e, None)).collect();
-            }
-            elems = keyed.into_iter().map(|(e, _)| e).collect();
-            if desc {
-                elems.reverse();
-            }
-        } else if desc {
+            scored.sort_by(|x, y| {
+                x.1.partial_cmp(&y.1)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then_with(|| x.0.cmp(&y.0))
+            });
+            keyed = scored.into_iter().map(|(e, _)| (e, None)).collect();
+        }
+        elems = keyed.into_iter().map(|(e, _)| e).collect();
+        if desc {
             elems.reverse();
         }
     }

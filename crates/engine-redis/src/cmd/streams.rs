@@ -21,6 +21,16 @@ fn parse_id(arg: &[u8], default_seq: u64) -> Result<StreamId, Error> {
     StreamId::parse(arg, default_seq).ok_or(Error::msg(INVALID_ID))
 }
 
+/// An ID where `-` and `+` also stand for the smallest and largest (redis's non-strict parse:
+/// XGROUP SETID takes them, CREATE does not).
+fn parse_loose_id(arg: &[u8]) -> Result<StreamId, Error> {
+    match arg {
+        b"-" => Ok(StreamId::MIN),
+        b"+" => Ok(StreamId::MAX),
+        _ => parse_id(arg, 0),
+    }
+}
+
 /// Range bound: `-`, `+`, `id`, `(id` (exclusive).
 fn parse_range_id(arg: &[u8], is_start: bool) -> Result<Option<StreamId>, Error> {
     match arg {
@@ -561,6 +571,71 @@ fn nogroup(key: &[u8], group: &[u8], cmd: &str) -> Error {
     ))
 }
 
+const XGROUP_NO_KEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+
+/// XGROUP SETID/CREATECONSUMER/DELCONSUMER on a stream without that group.
+fn xgroup_nogroup(key: &[u8], group: &[u8]) -> Error {
+    Error::msg(format!(
+        "NOGROUP No such consumer group '{}' for key name '{}'",
+        String::from_utf8_lossy(group),
+        String::from_utf8_lossy(key),
+    ))
+}
+
+/// XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id]: the stream's last ID and the
+/// counters behind consumer group lag, as redis checks them.
+pub fn xsetid(ctx: &mut Ctx) -> CmdResult {
+    let a = ctx.argv;
+    let db = ctx.db();
+    let id = parse_id(&a[2], 0)?;
+    let mut entries_added: Option<u64> = None;
+    let mut max_deleted: Option<StreamId> = None;
+    let mut i = 3;
+    while i < a.len() {
+        if eq_ignore_case(&a[i], "entriesadded") && i + 1 < a.len() {
+            let n = parse_i64(&a[i + 1]).ok_or(Error::msg(NOT_INT))?;
+            if n < 0 {
+                return err("ERR entries_added must be positive");
+            }
+            entries_added = Some(n as u64);
+        } else if eq_ignore_case(&a[i], "maxdeletedid") && i + 1 < a.len() {
+            let m = parse_id(&a[i + 1], 0)?;
+            if id < m {
+                return err("ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id");
+            }
+            max_deleted = Some(m);
+        } else {
+            return err(SYNTAX);
+        }
+        i += 2;
+    }
+    let s = ctx
+        .srv
+        .ks
+        .get_stream_mut(db, &a[1])?
+        .ok_or(Error::msg("ERR no such key"))?;
+    if let Some((&top, _)) = s.entries.last_key_value() {
+        if id < top {
+            return err(
+                "ERR The ID specified in XSETID is smaller than the target stream top item",
+            );
+        }
+        if entries_added.is_some_and(|n| (s.len() as u64) > n) {
+            return err("ERR The entries_added specified in XSETID is smaller than the target stream length");
+        }
+    }
+    s.last_id = id;
+    if let Some(n) = entries_added {
+        s.entries_added = n;
+    }
+    if let Some(m) = max_deleted.filter(|m| *m != StreamId::MIN) {
+        s.max_deleted = m;
+    }
+    ctx.modified(db, &a[1], STREAM, "xsetid");
+    ctx.out.ok();
+    Ok(())
+}
+
 pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
     let a = ctx.argv;
     let sub = lower(&a[1]);
@@ -584,7 +659,7 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
             }
             let exists = ctx.srv.ks.get_stream(db, &a[2])?.is_some();
             if !exists && !mkstream {
-                return err("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.");
+                return err(XGROUP_NO_KEY);
             }
             let idarg = &a[4];
             let parsed = if idarg == b"$" {
@@ -623,16 +698,16 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
                 .srv
                 .ks
                 .get_stream_mut(db, &a[2])?
-                .ok_or_else(|| nogroup(&a[2], &a[3], ""))?;
+                .ok_or(Error::msg(XGROUP_NO_KEY))?;
             let last = if &a[4][..] == b"$" {
                 s.last_id
             } else {
-                parse_id(&a[4], 0)?
+                parse_loose_id(&a[4])?
             };
             let g = s
                 .groups
                 .get_mut(&a[3][..])
-                .ok_or_else(|| nogroup(&a[2], &a[3], ""))?;
+                .ok_or_else(|| xgroup_nogroup(&a[2], &a[3]))?;
             g.last_id = last;
             g.entries_read = entries_read;
             ctx.modified(db, &a[2], STREAM, "xgroup-setid");
@@ -641,7 +716,7 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
         "destroy" if a.len() == 4 => {
             let removed = match ctx.srv.ks.get_stream_mut(db, &a[2])? {
                 Some(s) => s.groups.remove(&a[3][..]).is_some(),
-                None => return err("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically."),
+                None => return err(XGROUP_NO_KEY),
             };
             if removed {
                 ctx.modified(db, &a[2], STREAM, "xgroup-destroy");
@@ -653,11 +728,11 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
                 .srv
                 .ks
                 .get_stream_mut(db, &a[2])?
-                .ok_or_else(|| nogroup(&a[2], &a[3], " for CREATECONSUMER"))?;
+                .ok_or(Error::msg(XGROUP_NO_KEY))?;
             let g = s
                 .groups
                 .get_mut(&a[3][..])
-                .ok_or_else(|| nogroup(&a[2], &a[3], " for CREATECONSUMER"))?;
+                .ok_or_else(|| xgroup_nogroup(&a[2], &a[3]))?;
             let created = if g.consumers.contains_key(&a[4][..]) {
                 false
             } else {
@@ -680,11 +755,11 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
                 .srv
                 .ks
                 .get_stream_mut(db, &a[2])?
-                .ok_or_else(|| nogroup(&a[2], &a[3], ""))?;
+                .ok_or(Error::msg(XGROUP_NO_KEY))?;
             let g = s
                 .groups
                 .get_mut(&a[3][..])
-                .ok_or_else(|| nogroup(&a[2], &a[3], ""))?;
+                .ok_or_else(|| xgroup_nogroup(&a[2], &a[3]))?;
             let pending = match g.consumers.remove(&a[4][..]) {
                 Some(c) => {
                     for id in &c.pending {

@@ -744,6 +744,15 @@ pub fn zdiff(ctx: &mut Ctx) -> CmdResult {
 }
 
 pub fn zintercard(ctx: &mut Ctx) -> CmdResult {
+    // numkeys is checked the way of the other zset set operations, not SINTERCARD's.
+    match parse_i64(&ctx.argv[1]) {
+        None => return err(NOT_INT),
+        Some(n) if n < 1 => {
+            return err("ERR at least 1 input key is needed for 'zintercard' command")
+        }
+        Some(n) if n as usize > ctx.argv.len() - 2 => return err(SYNTAX),
+        Some(_) => {}
+    }
     let (keys, limit) = super::sets::parse_intercard(ctx)?;
     let mut sets = Vec::new();
     for k in &keys {

@@ -194,3 +194,80 @@ impl Drop for Serve {
 pub fn endpoint(v: &Value) -> String {
     format!("{}:{}", v["Address"].as_str().unwrap(), v["Port"])
 }
+
+/// The pid a server at `addr` reports for itself: redis (`INFO server`, `process_id:`) or
+/// memcached (`stats`, `STAT pid `). A test that starts a server on a probed free port checks
+/// it against its child: another test may have won the port in between.
+pub fn reported_pid(addr: &str, memcached: bool) -> Option<u32> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let (request, field): (&[u8], &str) = if memcached {
+        (b"stats\r\n", "STAT pid ")
+    } else {
+        (b"INFO server\r\n", "process_id:")
+    };
+    s.write_all(request).ok()?;
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    while r.read_line(&mut line).ok()? > 0 {
+        if let Some(pid) = line.trim_end().strip_prefix(field) {
+            return pid.parse().ok();
+        }
+        line.clear();
+    }
+    None
+}
+
+/// `ferrocache node` started by a test (killed on drop).
+pub struct NodeProcess {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `ferrocache node --engine <engine>` with two threads and `extra` arguments on a free
+/// port, in a fresh directory, and waits until it answers as itself.
+pub fn start_node(engine: &str, extra: &[&str]) -> NodeProcess {
+    let dir = tempfile::tempdir().unwrap().keep();
+    for _ in 0..5 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_ferrocache"))
+            .args(["node", "--engine", engine, "--bind", "127.0.0.1"])
+            .args(["--threads", "2", "--port", &port.to_string()])
+            .args(extra)
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut node = NodeProcess { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if node.child.try_wait().unwrap().is_some() {
+                break; // lost the port to someone else: try another
+            }
+            // The port may have gone to another test's server: it must be this child.
+            if reported_pid(&format!("127.0.0.1:{port}"), engine == "memcached")
+                == Some(node.child.id())
+            {
+                return node;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = node.child.kill();
+        let _ = node.child.wait();
+    }
+    panic!("the {engine} node did not start");
+}

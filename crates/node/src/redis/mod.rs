@@ -87,6 +87,7 @@ impl RedisNode {
     }
 
     fn stop_and_join(&mut self) {
+        self.engine.stop_script_for_shutdown();
         let _ = self.stop.send(true);
         for t in self.threads.drain(..) {
             let _ = t.join();
@@ -303,14 +304,13 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
 pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     let node = start(args)?;
     tracing::info!(addr = %node.addr(), "redis node ready to accept connections");
-    let stop = node.stop.clone();
-    ctrlc_stop(stop);
+    ctrlc_stop(node.stop.clone(), node.engine.clone());
     node.wait();
     Ok(())
 }
 
-/// SIGINT/SIGTERM stop the node.
-fn ctrlc_stop(stop: watch::Sender<bool>) {
+/// SIGINT/SIGTERM stop the node (and a script that would keep it busy).
+fn ctrlc_stop(stop: watch::Sender<bool>, engine: Arc<Engine>) {
     std::thread::spawn(move || {
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -330,6 +330,7 @@ fn ctrlc_stop(stop: watch::Sender<bool>) {
                 _ = term.recv() => {}
             }
         });
+        engine.stop_script_for_shutdown();
         let _ = stop.send(true);
     });
 }
@@ -464,6 +465,76 @@ enum Wake {
     Deadline,
 }
 
+/// How registering a new connection ended.
+enum Admission {
+    Admitted(u64),
+    /// Over `maxclients`.
+    Refused,
+    /// The peer went away first.
+    Gone,
+}
+
+/// Registers a connection that arrives while a script holds the engine (registering needs the
+/// engine) without leaving it unanswered meanwhile, as redis answers: each request gets BUSY,
+/// SCRIPT KILL works, and SHUTDOWN NOSAVE stops the script and waits in `buf` to run once the
+/// connection is registered (or refused by `maxclients`).
+async fn register_while_script_runs<S: AsyncRead + AsyncWrite + Unpin>(
+    sock: &mut S,
+    engine: &Arc<Engine>,
+    kind: ClientKind,
+    info: ConnInfo,
+    outbox: Arc<dyn Outbox>,
+    buf: &mut BytesMut,
+) -> Admission {
+    let eng = engine.clone();
+    let mut registration = tokio::task::spawn_blocking(move || eng.try_connect(kind, info, outbox));
+    let limits = RequestLimits {
+        max_bulk_len: engine.proto_max_bulk_len(),
+        authenticated: false,
+    };
+    let mut held = false; // a SHUTDOWN NOSAVE waits in `buf`
+                          // Requests wait, as they would for the lock, until the script passes the BUSY threshold.
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    loop {
+        tokio::select! {
+            id = &mut registration => return match id {
+                Ok(Some(id)) => Admission::Admitted(id),
+                Ok(None) => Admission::Refused,
+                Err(_) => Admission::Gone,
+            },
+            r = sock.read_buf(buf), if !held => {
+                if !matches!(r, Ok(n) if n > 0) {
+                    // Gone: unregister once the registration is through.
+                    let eng = engine.clone();
+                    tokio::spawn(async move {
+                        if let Ok(Some(id)) = registration.await {
+                            let _ = tokio::task::spawn_blocking(move || eng.disconnect(id)).await;
+                        }
+                    });
+                    return Admission::Gone;
+                }
+            }
+            _ = tick.tick() => {}
+        }
+        if held || buf.is_empty() || !engine.script_busy() {
+            continue;
+        }
+        let mut out = Vec::new();
+        let mut consumed = 0;
+        while let Ok(Parsed::Command(argv, n)) = parse_request(&buf[consumed..], &limits) {
+            if !engine.reply_while_script_runs(&argv, &mut out) {
+                held = true;
+                break;
+            }
+            consumed += n;
+        }
+        buf.advance(consumed);
+        if !out.is_empty() && sock.write_all(&out).await.is_err() {
+            return Admission::Gone;
+        }
+    }
+}
+
 /// Serves one connection until the client leaves, the connection is closed (QUIT, CLIENT KILL,
 /// a protocol error) or the node stops (its worker's runtime drops this task).
 async fn serve<S>(
@@ -478,23 +549,26 @@ async fn serve<S>(
     let mailbox = Arc::new(mailbox::Mailbox::default());
     let outbox: Arc<dyn Outbox> = mailbox.clone();
     let mut mail = mailbox::MailboxRx::new(mailbox);
-    let admitted = if engine.script_running() {
-        // The engine is held by a script: register off the async workers.
-        let eng = engine.clone();
-        match tokio::task::spawn_blocking(move || eng.try_connect(kind, info, outbox)).await {
-            Ok(admitted) => admitted,
-            Err(_) => return,
-        }
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let admission = if engine.script_running() {
+        register_while_script_runs(&mut sock, &engine, kind, info, outbox, &mut buf).await
     } else {
-        engine.try_connect(kind, info, outbox)
+        match engine.try_connect(kind, info, outbox) {
+            Some(id) => Admission::Admitted(id),
+            None => Admission::Refused,
+        }
     };
-    let Some(id) = admitted else {
-        // Over `maxclients`: redis's error, then the connection closes.
-        let _ = sock
-            .write_all(engine_redis::server::MAX_CLIENTS_ERROR)
-            .await;
-        let _ = sock.shutdown().await;
-        return;
+    let id = match admission {
+        Admission::Admitted(id) => id,
+        Admission::Refused => {
+            // Over `maxclients`: redis's error, then the connection closes.
+            let _ = sock
+                .write_all(engine_redis::server::MAX_CLIENTS_ERROR)
+                .await;
+            let _ = sock.shutdown().await;
+            return;
+        }
+        Admission::Gone => return,
     };
     // Until AUTH succeeds, requests get redis's unauthenticated limits (10 arguments, 16 KiB
     // each), so an unauthenticated peer cannot make the server buffer large requests.
@@ -503,7 +577,6 @@ async fn serve<S>(
         engine: engine.clone(),
         id,
     };
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut cmds: VecDeque<Argv> = VecDeque::new();
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut blocked: Option<Option<i64>> = None;
