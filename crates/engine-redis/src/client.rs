@@ -78,6 +78,9 @@ pub struct Client {
     pub db: usize,
     pub resp3: bool,
     pub authenticated: bool,
+    /// The ACL user whose permissions apply; `None` for internal clients (control socket, AOF
+    /// loading, the primary's stream), which may run anything.
+    pub user: Option<Arc<crate::acl::UserTag>>,
     pub multi: Option<MultiState>,
     /// Keys this client WATCHes: (db, key).
     pub watched: Vec<(usize, Box<[u8]>)>,
@@ -124,6 +127,7 @@ impl Client {
             db: 0,
             resp3: false,
             authenticated: false,
+            user: None,
             multi: None,
             watched: Vec::new(),
             dirty_cas: false,

@@ -118,6 +118,8 @@ pub struct Server {
     pub repl: crate::replication::Replication,
     /// Client-side caching: tracked keys, BCAST prefixes, pending invalidations.
     pub tracking: crate::tracking::Tracking,
+    /// ACL users and the ACL LOG (`acl/`).
+    pub acl: crate::acl::Acl,
 }
 
 /// What the connection must do after [`Engine::run`].
@@ -182,6 +184,7 @@ impl Server {
             persist: Default::default(),
             repl: Default::default(),
             tracking: Default::default(),
+            acl: Default::default(),
         };
         s.apply_config();
         s
@@ -196,6 +199,7 @@ impl Server {
             .value_of("tracking-table-max-keys")
             .parse()
             .unwrap_or(0);
+        self.acl.sync_requirepass(&self.config.requirepass);
     }
 
     pub fn new_client(
@@ -207,7 +211,10 @@ impl Server {
         let id = self.next_client_id;
         self.next_client_id += 1;
         let mut c = Client::new(id, kind, conn, outbox, crate::util::now_ms());
-        c.authenticated = self.config.requirepass.is_empty() || kind == ClientKind::Control;
+        c.authenticated = self.acl.default_needs_no_auth() || kind == ClientKind::Control;
+        if kind == ClientKind::Normal {
+            c.user = Some(self.acl.default_tag());
+        }
         Box::new(c)
     }
 
@@ -396,10 +403,10 @@ impl Engine {
         self.inner.lock()
     }
 
-    /// Whether a new connection of this kind starts authenticated (no `requirepass`, or the
-    /// control socket). Unauthenticated connections get redis's small request limits.
+    /// Whether a new connection of this kind starts authenticated (the default user needs no
+    /// password, or the control socket). Unauthenticated connections get redis's small request limits.
     pub fn starts_authenticated(&self, kind: ClientKind) -> bool {
-        kind == ClientKind::Control || self.inner.lock().config.requirepass.is_empty()
+        kind == ClientKind::Control || self.inner.lock().acl.default_needs_no_auth()
     }
 
     /// Whether a client has authenticated (checked by the connection after a batch).

@@ -857,6 +857,16 @@ xgroup delconsumer xs nosuch c
 xgroup setid nokey g 0
 xgroup createconsumer nokey g c
 xgroup destroy nokey g
+xrange xs (18446744073709551615-18446744073709551615 +
+xrange xs - (0-0
+xrevrange xs (0-0 -
+xrevrange xs + (18446744073709551615-18446744073709551615
+xrange xs (- +
+xrange xs - (+
+xrange xs (1-1 (2-0
+xpending xs gl (18446744073709551615-18446744073709551615 + 10
+xpending xs gl - (0-0 10
+xautoclaim xs gl c1 0 (18446744073709551615-18446744073709551615
 "#;
 
 const MISC: &str = r#"

@@ -33,19 +33,19 @@ macro_rules! s {
 /// Subcommands of the container commands, sorted by full name.
 #[rustfmt::skip]
 pub static SUBCOMMANDS: &[CommandSpec] = &[
-    s!("acl|cat", -2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|deluser", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|dryrun", -4, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|genpass", -2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|getuser", 3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|help", 2, LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|list", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|load", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|log", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|save", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|setuser", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|users", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
-    s!("acl|whoami", 2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
+    s!("acl|cat", -2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|deluser", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|dryrun", -4, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|genpass", -2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|getuser", 3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|help", 2, LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|list", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|load", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|log", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|save", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|setuser", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|users", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|whoami", 2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
     s!("client|caching", 3, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
     s!("client|getname", 2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
     s!("client|getredir", 2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
@@ -183,7 +183,24 @@ fn resolve(argv: &Argv) -> Result<&'static CommandSpec, ()> {
     SUBCOMMANDS.iter().find(|s| s.name == full).ok_or(())
 }
 
-fn entry(ctx: &mut Ctx, spec: &CommandSpec) {
+/// ACL categories (COMMAND INFO, COMMAND LIST FILTERBY ACLCAT): redis's, from the ACL command
+/// table, which knows subcommands by their full name too.
+fn categories(spec: &'static CommandSpec) -> Vec<String> {
+    if !spec.name.contains('|') {
+        return acl_categories(spec);
+    }
+    let bits = crate::acl::lookup_command(spec.name.as_bytes())
+        .and_then(crate::acl::command)
+        .map_or(0, |c| c.categories);
+    crate::acl::CATEGORY_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, n)| format!("@{n}"))
+        .collect()
+}
+
+fn entry(ctx: &mut Ctx, spec: &'static CommandSpec) {
     ctx.out.array(10);
     ctx.out.bulk(spec.name.as_bytes());
     ctx.out.int(spec.arity as i64);
@@ -195,7 +212,7 @@ fn entry(ctx: &mut Ctx, spec: &CommandSpec) {
     ctx.out.int(spec.first_key as i64);
     ctx.out.int(spec.last_key as i64);
     ctx.out.int(spec.step as i64);
-    let cats = acl_categories(spec);
+    let cats = categories(spec);
     ctx.out.set(cats.len());
     for c in cats {
         ctx.out.simple(&c);
@@ -273,7 +290,7 @@ pub fn command(ctx: &mut Ctx) -> CmdResult {
                             .collect(),
                         "aclcat" => all_names()
                             .filter(|s| {
-                                acl_categories(s)
+                                categories(s)
                                     .iter()
                                     .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(v))
                             })

@@ -2,7 +2,7 @@
 //! INFO, CONFIG, FLUSHDB/FLUSHALL, TIME, LASTSAVE, SLOWLOG, MONITOR, COMMAND, MEMORY, DEBUG,
 //! and the persistence/replication entry points that belong to other parts of the project.
 
-use super::{err, unknown_subcommand, CmdResult, Ctx, Error, NOT_INT, SYNTAX, TABLE};
+use super::{err, unknown_subcommand, CmdResult, Ctx, Error, NOT_INT, SYNTAX};
 use crate::client::{Client, ClientKind, OutMsg, ReplyMode};
 use crate::server::{Server, SlowEntry};
 use crate::util::{eq_ignore_case, lower, parse_i64};
@@ -55,152 +55,6 @@ pub fn latency(ctx: &mut Ctx) -> CmdResult {
             }
         }
         "latest" | "history" | "doctor" => return Err(super::sub_arity(ctx)),
-        _ => return Err(unknown_subcommand(ctx)),
-    }
-    Ok(())
-}
-
-const ACL_CATEGORIES: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
-
-/// ACL with the one user this node has, `default` (authenticated by `requirepass`). Creating
-/// other users is not implemented and says so.
-pub fn acl(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx.argv;
-    match lower(&a[1]).as_str() {
-        "whoami" if a.len() == 2 => ctx.out.bulk(b"default"),
-        "users" if a.len() == 2 => {
-            ctx.out.array(1);
-            ctx.out.bulk(b"default");
-        }
-        "list" if a.len() == 2 => {
-            let pass = if ctx.srv.config.requirepass.is_empty() {
-                "nopass".to_string()
-            } else {
-                use sha2::Digest;
-                format!(
-                    "#{}",
-                    hex::encode(sha2::Sha256::digest(ctx.srv.config.requirepass.as_bytes()))
-                )
-            };
-            ctx.out.array(1);
-            ctx.out
-                .bulk(format!("user default on {pass} sanitize-payload ~* &* +@all").as_bytes());
-        }
-        "cat" if a.len() == 2 => {
-            ctx.out.array(ACL_CATEGORIES.len());
-            for c in ACL_CATEGORIES {
-                ctx.out.bulk(c.as_bytes());
-            }
-        }
-        "cat" if a.len() == 3 => {
-            let cat = format!("@{}", lower(&a[2]));
-            if !ACL_CATEGORIES.iter().any(|c| cat[1..] == **c) {
-                return Err(Error::msg(format!("ERR Unknown category '{}'", &cat[1..])));
-            }
-            let names: Vec<&str> = TABLE
-                .iter()
-                .filter(|s| acl_categories(s).contains(&cat))
-                .map(|s| s.name)
-                .collect();
-            ctx.out.array(names.len());
-            for n in names {
-                ctx.out.bulk(n.as_bytes());
-            }
-        }
-        "genpass" if a.len() <= 3 => {
-            let bits = if a.len() == 3 {
-                let b = parse_i64(&a[2]).ok_or(Error::msg(NOT_INT))?;
-                if !(1..=4096).contains(&b) {
-                    return err("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096");
-                }
-                b as usize
-            } else {
-                256
-            };
-            let chars = bits.div_ceil(4);
-            let mut s = String::with_capacity(chars);
-            for _ in 0..chars {
-                s.push(char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'));
-            }
-            ctx.out.bulk(s.as_bytes());
-        }
-        "log" => {
-            if a.len() == 3 && eq_ignore_case(&a[2], "reset") {
-                ctx.out.ok();
-            } else {
-                ctx.out.array(0);
-            }
-        }
-        "getuser" if a.len() == 3 => {
-            if &a[2] != b"default" {
-                ctx.out.null();
-                return Ok(());
-            }
-            ctx.out.map(6);
-            ctx.out.bulk(b"flags");
-            ctx.out.array(2);
-            ctx.out.bulk(b"on");
-            ctx.out.bulk(if ctx.srv.config.requirepass.is_empty() {
-                b"nopass"
-            } else {
-                b"sanitize-payload"
-            });
-            ctx.out.bulk(b"passwords");
-            ctx.out.array(0);
-            ctx.out.bulk(b"commands");
-            ctx.out.bulk(b"+@all");
-            ctx.out.bulk(b"keys");
-            ctx.out.bulk(b"~*");
-            ctx.out.bulk(b"channels");
-            ctx.out.bulk(b"&*");
-            ctx.out.bulk(b"selectors");
-            ctx.out.array(0);
-        }
-        "setuser" | "deluser" | "dryrun" | "load" | "save" => {
-            return err("ERR ACL users other than 'default' are not supported on this node")
-        }
-        "help" => {
-            let lines = [
-                "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "CAT [<category>]",
-                "GENPASS [<bits>]",
-                "GETUSER <username>",
-                "LIST",
-                "LOG [<count> | RESET]",
-                "USERS",
-                "WHOAMI",
-                "HELP",
-            ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l);
-            }
-        }
-        "whoami" | "users" | "list" | "cat" | "genpass" | "getuser" => {
-            return Err(super::sub_arity(ctx))
-        }
         _ => return Err(unknown_subcommand(ctx)),
     }
     Ok(())
@@ -265,8 +119,12 @@ pub fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.client.name = None;
     ctx.client.no_evict = false;
     ctx.client.reply_mode = ReplyMode::On;
-    if !ctx.srv.config.requirepass.is_empty() && ctx.client.kind != ClientKind::Control {
-        ctx.client.authenticated = false;
+    // Back to the default user, authenticated only if it needs no password.
+    if ctx.client.kind != ClientKind::Control {
+        if ctx.client.user.is_some() {
+            ctx.client.user = Some(ctx.srv.acl.default_tag());
+        }
+        ctx.client.authenticated = ctx.srv.acl.default_needs_no_auth();
     }
     ctx.out.simple("RESET");
     Ok(())
@@ -315,32 +173,6 @@ pub fn swapdb(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-fn check_password(srv: &Server, user: Option<&[u8]>, pass: &[u8]) -> Result<(), Error> {
-    if srv.config.requirepass.is_empty() && user.is_none() {
-        return err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
-    }
-    let user_ok = user.is_none_or(|u| u == b"default");
-    let pass_ok = srv.config.requirepass.is_empty() || srv.config.requirepass.as_bytes() == pass;
-    if user_ok && pass_ok {
-        Ok(())
-    } else {
-        err("WRONGPASS invalid username-password pair or user is disabled.")
-    }
-}
-
-pub fn auth(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx.argv;
-    let r = match a.len() {
-        2 => check_password(ctx.srv, None, &a[1]),
-        3 => check_password(ctx.srv, Some(&a[1]), &a[2]),
-        _ => return err(SYNTAX),
-    };
-    r?;
-    ctx.client.authenticated = true;
-    ctx.out.ok();
-    Ok(())
-}
-
 pub fn hello(ctx: &mut Ctx) -> CmdResult {
     let a = ctx.argv;
     let mut proto = if ctx.client.resp3 { 3 } else { 2 };
@@ -372,11 +204,10 @@ pub fn hello(ctx: &mut Ctx) -> CmdResult {
         }
     }
     if let Some((u, p)) = &auth {
-        check_password(ctx.srv, Some(u), p)?;
-        ctx.client.authenticated = true;
+        crate::acl::command::authenticate(ctx, Some(u), p)?;
     }
     if !ctx.client.authenticated {
-        return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     if let Some(n) = setname {
         validate_name(&n)?;
@@ -428,7 +259,7 @@ pub fn client_line(c: &Client, now: i64) -> String {
         .unwrap_or_default();
     let multi = c.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.conn.addr,
         c.conn.laddr,
@@ -443,6 +274,7 @@ pub fn client_line(c: &Client, now: i64) -> String {
         multi,
         c.outbox.pending_bytes(),
         c.last_cmd,
+        c.user.as_ref().map_or("(superuser)", |u| u.name.as_str()),
         crate::tracking::redirect_of(c),
         if c.resp3 { 3 } else { 2 },
         lib_name,
@@ -698,7 +530,8 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
     if !a.len().is_multiple_of(2) {
         return err(SYNTAX);
     }
-    let (mut id, mut addr, mut laddr, mut ty, mut skipme) = (None, None, None, None, true);
+    let (mut id, mut addr, mut laddr, mut ty, mut user, mut skipme) =
+        (None, None, None, None, None, true);
     for i in (2..a.len()).step_by(2) {
         let v = String::from_utf8_lossy(&a[i + 1]).to_string();
         match lower(&a[i]).as_str() {
@@ -723,9 +556,10 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
                 ty = Some(t)
             }
             "user" => {
-                if v != "default" {
+                if !ctx.srv.acl.users.contains_key(&v) {
                     return Err(Error::msg(format!("ERR No such user '{v}'")));
                 }
+                user = Some(v)
             }
             "skipme" => {
                 skipme = match v.to_ascii_lowercase().as_str() {
@@ -744,6 +578,10 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
         .filter(|c| addr.as_ref().is_none_or(|x| &c.conn.addr == x))
         .filter(|c| laddr.as_ref().is_none_or(|x| &c.conn.laddr == x))
         .filter(|c| ty.as_ref().is_none_or(|t| client_type_matches(c, t)))
+        .filter(|c| {
+            user.as_ref()
+                .is_none_or(|u| c.user.as_ref().is_some_and(|x| x.name == *u))
+        })
         .filter(|c| !(skipme && c.id == now_id))
         .map(|c| c.id)
         .collect();
@@ -759,10 +597,7 @@ fn kill_one(ctx: &mut Ctx, id: u64) {
         ctx.client.close_after_reply = true;
         return;
     }
-    if let Some(c) = ctx.srv.clients.get_mut(&id) {
-        c.close_after_reply = true;
-        c.outbox.send(OutMsg::Close);
-    }
+    super::close_client(ctx.srv, id);
 }
 
 pub fn info(ctx: &mut Ctx) -> CmdResult {
@@ -916,7 +751,9 @@ pub fn slowlog_push(srv: &mut Server, client: &Client, argv: &Argv, us: u64) {
             args.push(format!("... ({} more arguments)", argv.len() - 31).into_bytes());
             break;
         }
-        if a.len() > 128 {
+        if crate::acl::redacted(argv, i) {
+            args.push(b"(redacted)".to_vec());
+        } else if a.len() > 128 {
             let mut v = a[..128].to_vec();
             v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
             args.push(v);
@@ -1071,48 +908,8 @@ pub fn feed_monitors(srv: &mut Server, client: &Client, argv: &Argv) {
     }
 }
 
-pub(crate) fn acl_categories(spec: &super::CommandSpec) -> Vec<String> {
-    let mut v = Vec::new();
-    v.push(
-        if spec.has(super::WRITE) {
-            "@write"
-        } else {
-            "@read"
-        }
-        .to_string(),
-    );
-    if spec.has(super::FAST) {
-        v.push("@fast".into());
-    } else {
-        v.push("@slow".into());
-    }
-    if spec.has(super::ADMIN) {
-        v.push("@admin".into());
-        v.push("@dangerous".into());
-    }
-    if spec.has(super::BLOCKING) {
-        v.push("@blocking".into());
-    }
-    let g = match spec.group {
-        "generic" => "@keyspace",
-        "string" => "@string",
-        "list" => "@list",
-        "hash" => "@hash",
-        "set" => "@set",
-        "sortedset" => "@sortedset",
-        "bitmap" => "@bitmap",
-        "geo" => "@geo",
-        "stream" => "@stream",
-        "pubsub" => "@pubsub",
-        "transactions" => "@transaction",
-        "connection" => "@connection",
-        "keyspace" => "@keyspace",
-        _ => "",
-    };
-    if !g.is_empty() {
-        v.push(g.into());
-    }
-    v
+pub(crate) fn acl_categories(spec: &'static super::CommandSpec) -> Vec<String> {
+    crate::acl::categories_of(spec)
 }
 
 pub fn memory(ctx: &mut Ctx) -> CmdResult {
