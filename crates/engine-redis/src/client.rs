@@ -104,6 +104,8 @@ pub struct Client {
     pub obuf_soft_since: i64,
     /// Closed for exceeding an output buffer limit: nothing more is queued for it.
     pub obuf_closed: bool,
+    /// CLIENT TRACKING mode, while on (`tracking.rs`).
+    pub tracking: Option<Box<crate::tracking::ClientTracking>>,
 }
 
 impl Client {
@@ -142,6 +144,7 @@ impl Client {
             repl_role: None,
             obuf_soft_since: 0,
             obuf_closed: false,
+            tracking: None,
         }
     }
 
@@ -169,6 +172,7 @@ impl Client {
         if self.blocked.is_some() {
             f.push('b');
         }
+        crate::tracking::flag_letters(self, &mut f);
         if self.dirty_cas {
             f.push('d');
         }

@@ -51,6 +51,7 @@ pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod table;
+pub mod tracking;
 pub mod types;
 pub mod util;
 

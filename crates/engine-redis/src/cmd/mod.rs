@@ -6,6 +6,7 @@
 //! never recount arguments or test those conditions themselves.
 
 pub mod bits;
+pub mod command;
 pub mod dump;
 pub mod geo;
 pub mod hashes;
@@ -449,7 +450,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("lastsave", 1, LOADING | STALE | FAST | RANDOM, 0, 0, 0, "server", server::lastsave),
     c!("slowlog", -2, ADMIN | LOADING | STALE, 0, 0, 0, "server", server::slowlog),
     c!("monitor", 1, ADM, 0, 0, 0, "server", server::monitor),
-    c!("command", -1, LOADING | STALE, 0, 0, 0, "server", server::command),
+    c!("command", -1, LOADING | STALE, 0, 0, 0, "server", command::command),
     c!("memory", -2, R, 0, 0, 0, "server", server::memory),
     c!("debug", -2, ADM | RESTRICTED, 0, 0, 0, "server", server::debug),
     c!("save", 1, ADM | NO_MULTI | RESTRICTED, 0, 0, 0, "server", server::save),
@@ -756,6 +757,10 @@ pub fn run_spec(
         };
         (spec.handler)(&mut ctx)
     };
+    // Client-side caching: the keys a tracking client read may now be in its cache.
+    if client.tracking.is_some() && spec.has(READONLY) {
+        crate::tracking::remember_keys(srv, client, spec, argv);
+    }
     let failed = match result {
         Ok(()) => out.buf.get(mark) == Some(&b'-') && !spec.has(ADMIN),
         Err(e) => {
@@ -796,6 +801,7 @@ pub fn cleanup_client(srv: &mut Server, c: &mut Client) {
         crate::pubsub::punsubscribe(srv, c, &p);
     }
     srv.monitors.retain(|&i| i != c.id);
+    crate::tracking::disable(srv, c);
     crate::replication::client_gone(srv, c.id);
 }
 

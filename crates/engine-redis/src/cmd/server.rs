@@ -2,7 +2,7 @@
 //! INFO, CONFIG, FLUSHDB/FLUSHALL, TIME, LASTSAVE, SLOWLOG, MONITOR, COMMAND, MEMORY, DEBUG,
 //! and the persistence/replication entry points that belong to other parts of the project.
 
-use super::{err, lookup, unknown_subcommand, CmdResult, Ctx, Error, NOT_INT, SYNTAX, TABLE};
+use super::{err, unknown_subcommand, CmdResult, Ctx, Error, NOT_INT, SYNTAX};
 use crate::client::{Client, ClientKind, OutMsg, ReplyMode};
 use crate::server::{Server, SlowEntry};
 use crate::util::{eq_ignore_case, lower, parse_i64};
@@ -98,6 +98,7 @@ pub fn quit(ctx: &mut Ctx) -> CmdResult {
 
 pub fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.client.multi = None;
+    crate::tracking::disable(ctx.srv, ctx.client);
     super::multi::unwatch_all(ctx.srv, ctx.client);
     let chans: Vec<Vec<u8>> = ctx.client.subscriptions.iter().cloned().collect();
     for c in chans {
@@ -258,7 +259,7 @@ pub fn client_line(c: &Client, now: i64) -> String {
         .unwrap_or_default();
     let multi = c.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.conn.addr,
         c.conn.laddr,
@@ -274,6 +275,7 @@ pub fn client_line(c: &Client, now: i64) -> String {
         c.outbox.pending_bytes(),
         c.last_cmd,
         c.user.as_ref().map_or("(superuser)", |u| u.name.as_str()),
+        crate::tracking::redirect_of(c),
         if c.resp3 { 3 } else { 2 },
         lib_name,
         lib_ver,
@@ -440,18 +442,11 @@ pub fn client(ctx: &mut Ctx) -> CmdResult {
             ctx.out.ok();
         }
         "no-touch" if a.len() == 3 => ctx.out.ok(),
-        "getredir" if a.len() == 2 => ctx.out.int(-1),
-        "tracking" => return err("ERR CLIENT TRACKING is not supported by this server"),
-        "trackinginfo" if a.len() == 2 => {
-            ctx.out.map(3);
-            ctx.out.bulk(b"flags");
-            ctx.out.set(1);
-            ctx.out.bulk(b"off");
-            ctx.out.bulk(b"redirect");
-            ctx.out.int(-1);
-            ctx.out.bulk(b"prefixes");
-            ctx.out.array(0);
-        }
+        // Client-side caching (tracking.rs).
+        "tracking" if a.len() >= 3 => return crate::tracking::client_tracking(ctx),
+        "caching" if a.len() == 3 => return crate::tracking::client_caching(ctx),
+        "getredir" if a.len() == 2 => return crate::tracking::client_getredir(ctx),
+        "trackinginfo" if a.len() == 2 => return crate::tracking::client_trackinginfo(ctx),
         "unblock" if a.len() == 3 || a.len() == 4 => {
             let id = parse_i64(&a[2]).ok_or(Error::msg(NOT_INT))? as u64;
             let error = if a.len() == 4 {
@@ -508,9 +503,8 @@ pub fn client(ctx: &mut Ctx) -> CmdResult {
             }
         }
         "id" | "getname" | "setname" | "setinfo" | "info" | "pause" | "unpause" | "reply"
-        | "no-evict" | "no-touch" | "getredir" | "trackinginfo" | "unblock" => {
-            return Err(super::sub_arity(ctx))
-        }
+        | "no-evict" | "no-touch" | "getredir" | "trackinginfo" | "unblock" | "tracking"
+        | "caching" => return Err(super::sub_arity(ctx)),
         _ => return Err(unknown_subcommand(ctx)),
     }
     Ok(())
@@ -717,6 +711,7 @@ pub fn flushdb(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
     let db = ctx.db();
     ctx.srv.touch_all_watched(Some(db), ctx.client);
+    crate::tracking::flush(ctx.srv, ctx.client);
     ctx.srv.ks.flush(Some(db), lazy);
     ctx.srv.stats.dirty += 1;
     ctx.out.ok();
@@ -726,6 +721,7 @@ pub fn flushdb(ctx: &mut Ctx) -> CmdResult {
 pub fn flushall(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
     ctx.srv.touch_all_watched(None, ctx.client);
+    crate::tracking::flush(ctx.srv, ctx.client);
     ctx.srv.ks.flush(None, lazy);
     ctx.srv.stats.dirty += 1;
     ctx.out.ok();
@@ -916,140 +912,8 @@ pub fn feed_monitors(srv: &mut Server, client: &Client, argv: &Argv) {
     }
 }
 
-fn acl_categories(spec: &'static super::CommandSpec) -> Vec<String> {
+pub(crate) fn acl_categories(spec: &'static super::CommandSpec) -> Vec<String> {
     crate::acl::categories_of(spec)
-}
-
-fn command_entry(ctx: &mut Ctx, spec: &'static super::CommandSpec) {
-    ctx.out.array(10);
-    ctx.out.bulk(spec.name.as_bytes());
-    ctx.out.int(spec.arity as i64);
-    let flags = spec.flag_names();
-    ctx.out.set(flags.len());
-    for f in flags {
-        ctx.out.simple(f);
-    }
-    ctx.out.int(spec.first_key as i64);
-    ctx.out.int(spec.last_key as i64);
-    ctx.out.int(spec.step as i64);
-    let cats = acl_categories(spec);
-    ctx.out.set(cats.len());
-    for c in cats {
-        ctx.out.simple(&c);
-    }
-    ctx.out.set(0);
-    ctx.out.array(0);
-    ctx.out.array(0);
-}
-
-pub fn command(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx.argv;
-    if a.len() == 1 {
-        ctx.out.array(TABLE.len());
-        for spec in TABLE {
-            command_entry(ctx, spec);
-        }
-        return Ok(());
-    }
-    match lower(&a[1]).as_str() {
-        "count" if a.len() == 2 => ctx.out.int(TABLE.len() as i64),
-        "info" => {
-            let names: Vec<Vec<u8>> = if a.len() == 2 {
-                TABLE.iter().map(|s| s.name.as_bytes().to_vec()).collect()
-            } else {
-                a.iter().skip(2).map(|x| x.to_vec()).collect()
-            };
-            ctx.out.array(names.len());
-            for n in names {
-                match lookup(&n) {
-                    Some(spec) => command_entry(ctx, spec),
-                    None => ctx.out.null_array(),
-                }
-            }
-        }
-        "docs" => {
-            let specs: Vec<&super::CommandSpec> = if a.len() == 2 {
-                TABLE.iter().collect()
-            } else {
-                a.iter().skip(2).filter_map(lookup).collect()
-            };
-            ctx.out.map(specs.len());
-            for s in specs {
-                ctx.out.bulk(s.name.as_bytes());
-                ctx.out.map(3);
-                ctx.out.bulk(b"summary");
-                ctx.out.bulk(b"");
-                ctx.out.bulk(b"since");
-                ctx.out.bulk(b"1.0.0");
-                ctx.out.bulk(b"group");
-                ctx.out.bulk(s.group.as_bytes());
-            }
-        }
-        "list" => {
-            let mut names: Vec<&str> = TABLE.iter().map(|s| s.name).collect();
-            if a.len() == 5 && eq_ignore_case(&a[2], "filterby") {
-                let v = &a[4];
-                names.retain(|n| match lower(&a[3]).as_str() {
-                    "pattern" => crate::util::glob_match(v, n.as_bytes(), true),
-                    "aclcat" => lookup(n.as_bytes()).is_some_and(|s| {
-                        acl_categories(s)
-                            .iter()
-                            .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(v))
-                    }),
-                    _ => false,
-                });
-            } else if a.len() != 2 {
-                return err(SYNTAX);
-            }
-            ctx.out.array(names.len());
-            for n in names {
-                ctx.out.bulk(n.as_bytes());
-            }
-        }
-        "getkeys" if a.len() >= 4 => {
-            let sub = Argv::from_slices(&a.iter().skip(2).collect::<Vec<_>>());
-            let Some(spec) = lookup(&sub[0]) else {
-                return err("ERR Invalid command specified");
-            };
-            if !super::keys::has_keys(spec) {
-                return err("ERR The command has no key arguments");
-            }
-            let argc = sub.len() as i32;
-            if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
-                return err("ERR Invalid number of arguments specified for command");
-            }
-            let keys = match super::keys::getkeys(spec, &sub) {
-                super::keys::GetKeys::Keys(k) => k,
-                super::keys::GetKeys::NoKeys => return err("ERR The command has no key arguments"),
-                super::keys::GetKeys::Invalid => {
-                    return err("ERR Invalid arguments specified for command")
-                }
-            };
-            ctx.out.array(keys.len());
-            for k in keys {
-                ctx.out.bulk(&sub[k]);
-            }
-        }
-        "help" => {
-            let lines = [
-                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "(no subcommand)",
-                "COUNT",
-                "DOCS [<command-name> ...]",
-                "GETKEYS <full-command>",
-                "INFO [<command-name> ...]",
-                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
-                "HELP",
-            ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l);
-            }
-        }
-        "count" | "getkeys" => return Err(super::sub_arity(ctx)),
-        _ => return Err(unknown_subcommand(ctx)),
-    }
-    Ok(())
 }
 
 pub fn memory(ctx: &mut Ctx) -> CmdResult {
