@@ -100,27 +100,28 @@ pub fn function_kill(control: &ScriptControl) -> ScriptReply {
 /// FUNCTION STATS while a script holds the server: the running function (redis refuses it
 /// with BUSY while an EVAL script runs).
 pub fn busy_stats(control: &ScriptControl) -> ScriptReply {
-    if !control.running_function() {
+    let Some(run) = control.running_function_info() else {
         return ScriptReply::err(control.busy_error());
-    }
-    // The libraries are behind the held server; report the run without them.
+    };
     let bulk = |s: &str| ScriptReply::Bulk(s.as_bytes().to_vec());
-    ScriptReply::Map(vec![
+    let running = ScriptReply::Map(vec![
+        (bulk("name"), bulk(&run.name)),
         (
-            bulk("running_script"),
-            ScriptReply::Map(vec![(
-                bulk("duration_ms"),
-                ScriptReply::Integer(control.running_ms() as i64),
-            )]),
+            bulk("command"),
+            ScriptReply::Array(run.command.into_iter().map(ScriptReply::Bulk).collect()),
         ),
-        (bulk("engines"), ScriptReply::Map(vec![])),
-    ])
+        (
+            bulk("duration_ms"),
+            ScriptReply::Integer(control.running_ms() as i64),
+        ),
+    ]);
+    stats_reply(running, run.libraries, run.functions)
 }
 
-fn stats(functions: &Functions) -> ScriptReply {
+fn stats_reply(running: ScriptReply, libraries: usize, functions: usize) -> ScriptReply {
     let bulk = |s: &str| ScriptReply::Bulk(s.as_bytes().to_vec());
     ScriptReply::Map(vec![
-        (bulk("running_script"), ScriptReply::Nil),
+        (bulk("running_script"), running),
         (
             bulk("engines"),
             ScriptReply::Map(vec![(
@@ -128,16 +129,24 @@ fn stats(functions: &Functions) -> ScriptReply {
                 ScriptReply::Map(vec![
                     (
                         bulk("libraries_count"),
-                        ScriptReply::Integer(functions.library_count() as i64),
+                        ScriptReply::Integer(libraries as i64),
                     ),
                     (
                         bulk("functions_count"),
-                        ScriptReply::Integer(functions.function_count() as i64),
+                        ScriptReply::Integer(functions as i64),
                     ),
                 ]),
             )]),
         ),
     ])
+}
+
+fn stats(functions: &Functions) -> ScriptReply {
+    stats_reply(
+        ScriptReply::Nil,
+        functions.library_count(),
+        functions.function_count(),
+    )
 }
 
 /// A FUNCTION subcommand changed the libraries: count it and propagate it as is.

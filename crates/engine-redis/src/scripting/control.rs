@@ -2,6 +2,7 @@
 //! keyspace lock: whether it is past `lua-time-limit` (then they get BUSY), and SCRIPT KILL.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// The reply every command but SCRIPT KILL / SHUTDOWN NOSAVE gets while a script is busy.
@@ -36,6 +37,18 @@ pub struct ScriptControl {
     /// While a library loads (FUNCTION LOAD): milliseconds after `epoch` past which the load
     /// is aborted (0: no load running).
     load_deadline_ms: AtomicU64,
+    /// What FUNCTION STATS shows of the running function (the registry itself is behind the
+    /// server the function holds).
+    running_function: Mutex<Option<RunningFunction>>,
+}
+
+/// The running FCALL, for FUNCTION STATS from other connections.
+#[derive(Debug, Clone, Default)]
+pub struct RunningFunction {
+    pub name: String,
+    pub command: Vec<Vec<u8>>,
+    pub libraries: usize,
+    pub functions: usize,
 }
 
 /// Why SCRIPT KILL did not kill.
@@ -67,6 +80,7 @@ impl ScriptControl {
             wrote: AtomicBool::new(false),
             function: AtomicBool::new(false),
             load_deadline_ms: AtomicU64::new(0),
+            running_function: Mutex::new(None),
         }
     }
 
@@ -178,8 +192,24 @@ impl ScriptControl {
         self.wrote.store(true, Ordering::Release);
     }
 
-    pub(crate) fn set_function(&self, function: bool) {
-        self.function.store(function, Ordering::Release);
+    /// The next run is this function (FCALL).
+    pub(crate) fn set_function(&self, info: RunningFunction) {
+        *self
+            .running_function
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(info);
+        self.function.store(true, Ordering::Release);
+    }
+
+    /// The running function, if a function is running.
+    pub fn running_function_info(&self) -> Option<RunningFunction> {
+        if !self.running_function() {
+            return None;
+        }
+        self.running_function
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn start(&self) {

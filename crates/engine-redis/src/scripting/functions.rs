@@ -11,8 +11,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use mlua::{Function, MultiValue, Value};
+use mlua::{Function, Lua, MultiValue, Value};
 
+use super::control::RunningFunction;
 use super::vm::Scripting;
 use super::{CallOptions, ScriptControl, ScriptHost, ScriptReply};
 
@@ -117,7 +118,18 @@ pub fn valid_name(name: &str) -> bool {
 
 /// The arguments of `redis.register_function`: `(name, callback)` or the named-argument table
 /// `{function_name=, callback=, flags={...}, description=}`. Errors are redis's texts.
-pub(crate) fn register_args(args: MultiValue) -> Result<Registered, String> {
+pub(crate) fn register_args(lua: &Lua, args: MultiValue) -> Result<Registered, String> {
+    // Like `lua_isstring`, numbers count as strings.
+    let string = |v: Value| -> Option<Vec<u8>> {
+        match v {
+            Value::String(_) | Value::Integer(_) | Value::Number(_) => lua
+                .coerce_string(v)
+                .ok()
+                .flatten()
+                .map(|s| s.as_bytes().to_vec()),
+            _ => None,
+        }
+    };
     let mut args: Vec<Value> = args.into_iter().collect();
     let (name, callback, flags, description) = match args.len() {
         1 => {
@@ -136,12 +148,12 @@ pub(crate) fn register_args(args: MultiValue) -> Result<Registered, String> {
                 };
                 let key = k.to_string_lossy().to_ascii_lowercase();
                 match key.as_str() {
-                    "function_name" => match v {
-                        Value::String(s) => name = Some(s.to_string_lossy()),
+                    "function_name" => match string(v) {
+                        Some(s) => name = Some(String::from_utf8_lossy(&s).into_owned()),
                         _ => return Err("function_name argument given to redis.register_function must be a string".into()),
                     },
-                    "description" => match v {
-                        Value::String(s) => description = Some(s.as_bytes().to_vec()),
+                    "description" => match string(v) {
+                        Some(s) => description = Some(s),
                         _ => return Err("description argument given to redis.register_function must be a string".into()),
                     },
                     "callback" => match v {
@@ -180,8 +192,8 @@ pub(crate) fn register_args(args: MultiValue) -> Result<Registered, String> {
                     )
                 }
             };
-            let name = match args.pop() {
-                Some(Value::String(s)) => s.to_string_lossy(),
+            let name = match args.pop().and_then(string) {
+                Some(s) => String::from_utf8_lossy(&s).into_owned(),
                 _ => {
                     return Err("first argument to redis.register_function must be a string".into())
                 }
@@ -222,8 +234,9 @@ pub enum RestorePolicy {
 pub struct Functions {
     vm: Option<Scripting>,
     libraries: BTreeMap<String, Library>,
-    /// Function name -> its library.
-    index: HashMap<String, String>,
+    /// Function name, lowercased (redis looks functions up ignoring case) -> its library and
+    /// its name as registered.
+    index: HashMap<String, (String, String)>,
 }
 
 impl Default for Functions {
@@ -264,7 +277,7 @@ impl Functions {
             .remove(name.as_ref())
             .ok_or_else(|| ScriptReply::err("ERR Library not found"))?;
         for f in lib.functions.keys() {
-            self.index.remove(f);
+            self.index.remove(&f.to_ascii_lowercase());
         }
         Ok(())
     }
@@ -280,11 +293,11 @@ impl Functions {
         timeout_ms: u64,
     ) -> Result<String, ScriptReply> {
         let lib = self.compile(control, host, code, timeout_ms, !replace)?;
-        if let Some(f) = lib
-            .functions
-            .keys()
-            .find(|f| self.index.get(*f).is_some_and(|owner| *owner != lib.name))
-        {
+        if let Some(f) = lib.functions.keys().find(|f| {
+            self.index
+                .get(&f.to_ascii_lowercase())
+                .is_some_and(|(owner, _)| *owner != lib.name)
+        }) {
             return Err(ScriptReply::Error(format!(
                 "ERR Function {f} already exists"
             )));
@@ -349,19 +362,20 @@ impl Functions {
     fn link(&mut self, lib: Library) {
         if let Some(old) = self.libraries.remove(&lib.name) {
             for f in old.functions.keys() {
-                self.index.remove(f);
+                self.index.remove(&f.to_ascii_lowercase());
             }
         }
         for f in lib.functions.keys() {
-            self.index.insert(f.clone(), lib.name.clone());
+            self.index
+                .insert(f.to_ascii_lowercase(), (lib.name.clone(), f.clone()));
         }
         self.libraries.insert(lib.name.clone(), lib);
     }
 
     /// The flags of function `name`, if it exists.
     pub fn flags_of(&self, name: &[u8]) -> Option<FunctionFlags> {
-        let name = std::str::from_utf8(name).ok()?;
-        let lib = self.index.get(name)?;
+        let name = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
+        let (lib, name) = self.index.get(&name)?;
         Some(self.libraries[lib].functions[name].flags)
     }
 
@@ -372,11 +386,11 @@ impl Functions {
         argv: &[&[u8]],
         read_only: bool,
     ) -> ScriptReply {
-        let name = String::from_utf8_lossy(argv[1]);
-        let Some(lib) = self.index.get(name.as_ref()) else {
+        let name = String::from_utf8_lossy(argv[1]).to_ascii_lowercase();
+        let Some((lib, name)) = self.index.get(&name) else {
             return ScriptReply::err("ERR Function not found");
         };
-        let f = &self.libraries[lib].functions[name.as_ref()];
+        let f = &self.libraries[lib].functions[name];
         let numkeys = match crate::util::parse_i64(argv[2]) {
             Some(n) => n,
             None => return ScriptReply::err("ERR Bad number of keys provided"),
@@ -400,11 +414,16 @@ impl Functions {
             allow_oom: f.flags.allow_oom(),
         };
         let callback = f.callback.clone();
-        let name = f.name.clone();
+        let running = RunningFunction {
+            name: f.name.clone(),
+            command: argv.iter().map(|a| a.to_vec()).collect(),
+            libraries: self.libraries.len(),
+            functions: self.index.len(),
+        };
         let Some(vm) = self.vm.as_mut() else {
             return ScriptReply::err("ERR Function not found");
         };
-        vm.run_callback(callback, &name, opts, host, keys, args)
+        vm.run_callback(callback, running, opts, host, keys, args)
     }
 
     /// FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern] (arguments after LIST).
@@ -537,8 +556,8 @@ impl Functions {
                 }
                 if let Some(f) = lib.functions.keys().find(|f| {
                     self.index
-                        .get(*f)
-                        .is_some_and(|owner| !replaced.contains(&owner.as_str()))
+                        .get(&f.to_ascii_lowercase())
+                        .is_some_and(|(owner, _)| !replaced.contains(&owner.as_str()))
                 }) {
                     return Err(ScriptReply::Error(format!(
                         "ERR Function {f} already exists"

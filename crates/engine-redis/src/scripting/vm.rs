@@ -192,7 +192,7 @@ impl Scripting {
         let result = self.vm.lua.scope(|scope| {
             let register =
                 scope.create_function(
-                    |lua, args: MultiValue| match super::functions::register_args(args) {
+                    |lua, args: MultiValue| match super::functions::register_args(lua, args) {
                         Ok(r) => {
                             let mut list = registered.borrow_mut();
                             if list.iter().any(|f| f.name == r.name) {
@@ -297,7 +297,7 @@ impl Scripting {
     pub(crate) fn run_callback(
         &mut self,
         function: Function,
-        name: &str,
+        running: super::control::RunningFunction,
         opts: CallOptions,
         host: &mut dyn ScriptHost,
         keys: &[&[u8]],
@@ -314,8 +314,9 @@ impl Scripting {
             (Ok(k), Ok(a)) => (k, a),
             (Err(e), _) | (_, Err(e)) => return ScriptReply::Error(format!("ERR {e}")),
         };
-        self.control.set_function(true);
-        self.execute(function, name, opts, host, Some((keys, args)))
+        let name = running.name.clone();
+        self.control.set_function(running);
+        self.execute(function, &name, opts, host, Some((keys, args)))
     }
 
     /// One run of `function` with the `redis.*` bridge bound to `host`: EVAL's (KEYS and ARGV
