@@ -157,6 +157,14 @@ fn changed(ctx: &mut Ctx) {
     crate::persistence::propagate::record(ctx.srv, db, vec![cmd]);
 }
 
+/// Redis's `addReplySubcommandSyntaxError`.
+fn syntax_error(sub: &[u8]) -> ScriptReply {
+    let sub: String = String::from_utf8_lossy(sub).chars().take(128).collect();
+    ScriptReply::Error(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try FUNCTION HELP."
+    ))
+}
+
 fn write_reply(ctx: &mut Ctx, reply: ScriptReply) -> CmdResult {
     let mut bytes = Vec::new();
     reply.write_resp(ctx.client.resp3, &mut bytes);
@@ -179,6 +187,16 @@ pub fn function(ctx: &mut Ctx) -> CmdResult {
     }
     let owned = owned_args(ctx);
     let args: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    // LOAD and RESTORE are deny-OOM subcommands in redis.
+    if matches!(sub.as_str(), "load" | "restore")
+        && ctx.srv.config.maxmemory > 0
+        && !crate::evict::make_room(ctx.srv)
+    {
+        return write_reply(
+            ctx,
+            ScriptReply::err("OOM command not allowed when used memory > 'maxmemory'."),
+        );
+    }
     match sub.as_str() {
         "load" => {
             let mut replace = false;
@@ -214,13 +232,7 @@ pub fn function(ctx: &mut Ctx) -> CmdResult {
         }
         "restore" => {
             if argc > 4 {
-                return write_reply(
-                    ctx,
-                    ScriptReply::Error(format!(
-                        "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-                        String::from_utf8_lossy(args[1])
-                    )),
-                );
+                return write_reply(ctx, syntax_error(args[1]));
             }
             let policy = match args.get(3).map(|p| lower(p)).as_deref() {
                 None | Some("append") => RestorePolicy::Append,
@@ -260,8 +272,11 @@ pub fn function(ctx: &mut Ctx) -> CmdResult {
             write_reply(ctx, reply)
         }
         "flush" => {
+            if argc > 3 {
+                return write_reply(ctx, syntax_error(args[1]));
+            }
             let mode = args.get(2).map(|m| lower(m));
-            if argc > 3 || mode.as_deref().is_some_and(|m| m != "sync" && m != "async") {
+            if mode.as_deref().is_some_and(|m| m != "sync" && m != "async") {
                 return write_reply(
                     ctx,
                     ScriptReply::err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),

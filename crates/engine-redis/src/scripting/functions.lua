@@ -13,8 +13,17 @@ local function missing(k)
 end
 local function readonly_error() error('Attempt to modify a readonly table', 2) end
 
+local loading = false
+-- A library may keep `redis` and call register_function later, from a function: refused.
+local function register_function(...)
+  if not loading then
+    error({ err = 'ERR redis.register_function can only be called on FUNCTION LOAD command' })
+  end
+  return register(...)
+end
+
 local load_redis_table = {
-  register_function = register,
+  register_function = register_function,
   log = log,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
   REDIS_VERSION = version, REDIS_VERSION_NUM = version_num,
@@ -30,7 +39,6 @@ local load_redis = setmetatable({}, {
 })
 local load_api = { redis = load_redis }
 
-local loading = false
 local globals = setmetatable({}, {
   __index = function(_, k)
     local v
