@@ -213,6 +213,29 @@ pub(crate) fn register_args(lua: &Lua, args: MultiValue) -> Result<Registered, S
     })
 }
 
+/// The host library code runs with when it is loaded outside a command (from an RDB file):
+/// library code cannot reach `redis.call` at load time, so only `redis.log` arrives here.
+pub struct LoadHost;
+
+impl ScriptHost for LoadHost {
+    fn call(&mut self, _argv: &[&[u8]], _opts: &CallOptions) -> ScriptReply {
+        ScriptReply::err("ERR redis.call is not available while loading libraries")
+    }
+    fn has_written(&self) -> bool {
+        false
+    }
+    fn log(&mut self, _level: super::LogLevel, message: &[u8]) {
+        eprintln!(
+            "{}:M * {}",
+            std::process::id(),
+            String::from_utf8_lossy(message)
+        );
+    }
+    fn acl_check(&mut self, _argv: &[&[u8]]) -> Option<bool> {
+        None
+    }
+}
+
 /// One loaded library.
 pub struct Library {
     pub name: String,
