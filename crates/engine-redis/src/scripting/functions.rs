@@ -254,22 +254,13 @@ pub enum RestorePolicy {
 }
 
 /// Every loaded library and the function name index, with the Lua VM their callbacks live in.
+#[derive(Default)]
 pub struct Functions {
     vm: Option<Scripting>,
     libraries: BTreeMap<String, Library>,
     /// Function name, lowercased (redis looks functions up ignoring case) -> its library and
     /// its name as registered.
     index: HashMap<String, (String, String)>,
-}
-
-impl Default for Functions {
-    fn default() -> Self {
-        Functions {
-            vm: None,
-            libraries: BTreeMap::new(),
-            index: HashMap::new(),
-        }
-    }
 }
 
 impl Functions {
@@ -283,6 +274,27 @@ impl Functions {
 
     pub fn function_count(&self) -> usize {
         self.index.len()
+    }
+
+    /// Bytes the functions' Lua VM uses (INFO `used_memory_vm_functions`).
+    pub fn vm_memory(&self) -> usize {
+        self.vm.as_ref().map_or(0, Scripting::used_memory)
+    }
+
+    /// What the registry keeps besides the VM: library sources and names (INFO
+    /// `used_memory_functions`).
+    pub fn overhead(&self) -> usize {
+        self.libraries
+            .values()
+            .map(|l| {
+                l.code.len()
+                    + l.name.len()
+                    + l.functions
+                        .values()
+                        .map(|f| f.name.len() * 2 + f.description.as_ref().map_or(0, Vec::len))
+                        .sum::<usize>()
+            })
+            .sum()
     }
 
     /// FUNCTION FLUSH: every library goes, and the VM with them.

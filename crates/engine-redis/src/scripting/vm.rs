@@ -225,6 +225,11 @@ impl Scripting {
         Err(format!("ERR Error registering functions: {fail_msg}"))
     }
 
+    /// Bytes the Lua VM has allocated.
+    pub fn used_memory(&self) -> usize {
+        self.vm.lua.used_memory()
+    }
+
     /// The handle other connections use for BUSY and SCRIPT KILL.
     pub fn control(&self) -> &Arc<ScriptControl> {
         &self.control
