@@ -1068,6 +1068,11 @@ function load "#!lua name=lib6\nredis.register_function('e', function() return r
 fcall e 0
 fcall p 0
 fcall g 0
+config set maxmemory 1
+fcall w 1 n 5
+fcall_ro ro 1 k
+function load "#!lua name=oom\nredis.register_function('o', function() return 1 end)"
+config set maxmemory 0
 function stats
 function load "#!lua name=lib1\nredis.register_function('other', function() return 1 end)"
 function load replace "#!lua name=lib1\nredis.register_function('ro', function() return 1 end)"

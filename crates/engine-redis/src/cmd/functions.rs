@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use super::scripting::with_host;
 use super::{sub_arity, unknown_subcommand, CmdResult, Ctx};
-use crate::scripting::functions::{Functions, RestorePolicy, LOAD_TIMEOUT_MS};
+use crate::client::ClientKind;
+use crate::scripting::functions::{Functions, Refusals, RestorePolicy, LOAD_TIMEOUT_MS};
 use crate::scripting::{ScriptControl, ScriptHost, ScriptReply};
 use crate::util::lower;
 
@@ -76,8 +77,22 @@ fn with_functions(
 fn fcall_generic(ctx: &mut Ctx, read_only: bool) -> CmdResult {
     let owned = owned_args(ctx);
     let argv: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    // What redis's scriptPrepareForRun refuses a function that may write: on a read-only
+    // replica (unless the primary sent it), and out of memory without `allow-oom`.
+    let mut refusals = Refusals::default();
+    if let Some(flags) = ctx.srv.scripts.functions.flags_of(argv[1]) {
+        if !flags.no_writes() {
+            let srv = &mut *ctx.srv;
+            refusals.readonly_replica = ctx.client.kind == ClientKind::Normal
+                && ctx.client.repl_role != Some("master")
+                && srv.repl.master.is_some()
+                && srv.config.flag("replica-read-only");
+            refusals.oom =
+                !flags.allow_oom() && srv.config.maxmemory > 0 && !crate::evict::make_room(srv);
+        }
+    }
     with_functions(ctx, |functions, _, host| {
-        functions.fcall(host, &argv, read_only)
+        functions.fcall(host, &argv, read_only, refusals)
     })
 }
 

@@ -245,6 +245,16 @@ pub struct Library {
     functions: BTreeMap<String, Registered>,
 }
 
+/// Server state that refuses to run a function without `no-writes` (computed by the engine
+/// only for such functions).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Refusals {
+    /// This node is a read-only replica and the caller is not its primary.
+    pub readonly_replica: bool,
+    /// Used memory is over `maxmemory` (and the function lacks `allow-oom`).
+    pub oom: bool,
+}
+
 /// How FUNCTION RESTORE treats libraries that already exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RestorePolicy {
@@ -414,18 +424,30 @@ impl Functions {
         Some(self.libraries[lib].functions[name].flags)
     }
 
-    /// FCALL / FCALL_RO (`read_only`): `argv` is the whole command.
+    /// FCALL / FCALL_RO (`read_only`): `argv` is the whole command; `refusals` are the
+    /// server's state that refuses a function that may write.
     pub fn fcall(
         &mut self,
         host: &mut dyn ScriptHost,
         argv: &[&[u8]],
         read_only: bool,
+        refusals: Refusals,
     ) -> ScriptReply {
         let name = String::from_utf8_lossy(argv[1]).to_ascii_lowercase();
         let Some((lib, name)) = self.index.get(&name) else {
             return ScriptReply::err("ERR Function not found");
         };
         let f = &self.libraries[lib].functions[name];
+        // A function that may write makes FCALL a deny-OOM write command (redis's
+        // fcallGetCommandFlags): the dispatcher's errors, before the arguments are looked at.
+        if !f.flags.no_writes() {
+            if refusals.oom && !f.flags.allow_oom() {
+                return ScriptReply::err("OOM command not allowed when used memory > 'maxmemory'.");
+            }
+            if refusals.readonly_replica {
+                return ScriptReply::err("READONLY You can't write against a read only replica.");
+            }
+        }
         let numkeys = match crate::util::parse_i64(argv[2]) {
             Some(n) => n,
             None => return ScriptReply::err("ERR Bad number of keys provided"),
