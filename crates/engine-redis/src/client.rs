@@ -78,6 +78,9 @@ pub struct Client {
     pub db: usize,
     pub resp3: bool,
     pub authenticated: bool,
+    /// The ACL user whose permissions apply; `None` for internal clients (control socket, AOF
+    /// loading, the primary's stream), which may run anything.
+    pub user: Option<Arc<crate::acl::UserTag>>,
     pub multi: Option<MultiState>,
     /// Keys this client WATCHes: (db, key).
     pub watched: Vec<(usize, Box<[u8]>)>,
@@ -101,6 +104,8 @@ pub struct Client {
     pub obuf_soft_since: i64,
     /// Closed for exceeding an output buffer limit: nothing more is queued for it.
     pub obuf_closed: bool,
+    /// CLIENT TRACKING mode, while on (`tracking.rs`).
+    pub tracking: Option<Box<crate::tracking::ClientTracking>>,
 }
 
 impl Client {
@@ -122,6 +127,7 @@ impl Client {
             db: 0,
             resp3: false,
             authenticated: false,
+            user: None,
             multi: None,
             watched: Vec::new(),
             dirty_cas: false,
@@ -138,6 +144,7 @@ impl Client {
             repl_role: None,
             obuf_soft_since: 0,
             obuf_closed: false,
+            tracking: None,
         }
     }
 
@@ -165,6 +172,7 @@ impl Client {
         if self.blocked.is_some() {
             f.push('b');
         }
+        crate::tracking::flag_letters(self, &mut f);
         if self.dirty_cas {
             f.push('d');
         }

@@ -66,6 +66,7 @@ static PARAMS: &[Param] = &[
     p("maxmemory-eviction-tenacity", Kind::Int(0, 100), "10"),
     p("reserved-memory", Kind::Memory, "0"),
     p("requirepass", Kind::Str, ""),
+    p("acllog-max-len", I, "128"),
     p("notify-keyspace-events", Kind::Notify, ""),
     p("timeout", Kind::Int(0, i32::MAX as i64), "0"),
     p("tcp-keepalive", Kind::Int(0, i32::MAX as i64), "300"),

@@ -475,6 +475,18 @@ impl Keyspace {
         r
     }
 
+    /// [`Keyspace::lookup_read`] without recording an access: EXISTS, TYPE, TTL and friends
+    /// (redis's LOOKUP_NOTOUCH) count hits and misses but leave OBJECT IDLETIME alone.
+    pub fn lookup_read_notouch(&mut self, db: usize, key: &[u8]) -> Option<usize> {
+        let r = self.peek(db, key);
+        if r.is_some() {
+            self.stats.hits += 1;
+        } else {
+            self.stats.misses += 1;
+        }
+        r
+    }
+
     pub fn slot(&self, db: usize, idx: usize) -> &Slot {
         self.dbs[db].keys.get(idx)
     }

@@ -169,7 +169,7 @@ fn section(srv: &Server, name: &str, o: &mut String, caller: usize) {
                 &srv.stats.output_peaks.recent_max(),
             );
             w(o, "blocked_clients", &srv.blocking.blocked_clients());
-            w(o, "tracking_clients", &0);
+            w(o, "tracking_clients", &srv.tracking.clients);
             w(
                 o,
                 "clients_in_timeout_table",
@@ -302,9 +302,9 @@ fn section(srv: &Server, name: &str, o: &mut String, caller: usize) {
             w(o, "active_defrag_key_misses", &0);
             w(o, "total_active_defrag_time", &0);
             w(o, "current_active_defrag_time", &0);
-            w(o, "tracking_total_keys", &0);
-            w(o, "tracking_total_items", &0);
-            w(o, "tracking_total_prefixes", &0);
+            w(o, "tracking_total_keys", &srv.tracking.total_keys());
+            w(o, "tracking_total_items", &srv.tracking.total_items());
+            w(o, "tracking_total_prefixes", &srv.tracking.total_prefixes());
             w(o, "unexpected_error_replies", &s.unexpected_error_replies);
             w(o, "total_error_replies", &s.total_error_replies);
             w(o, "dump_payload_sanitizations", &0);

@@ -33,6 +33,7 @@
 //!   allocation counter ([`alloc::CountingAlloc`], installed by the node binary), so eviction
 //!   starts where `maxmemory` says.
 
+pub mod acl;
 pub mod alloc;
 pub mod blocking;
 pub mod client;
@@ -50,6 +51,7 @@ pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod table;
+pub mod tracking;
 pub mod types;
 pub mod util;
 

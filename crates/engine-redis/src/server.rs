@@ -116,6 +116,10 @@ pub struct Server {
     pub persist: crate::persistence::Persistence,
     /// Replication state, primary and replica sides (`replication/`).
     pub repl: crate::replication::Replication,
+    /// Client-side caching: tracked keys, BCAST prefixes, pending invalidations.
+    pub tracking: crate::tracking::Tracking,
+    /// ACL users and the ACL LOG (`acl/`).
+    pub acl: crate::acl::Acl,
 }
 
 /// What the connection must do after [`Engine::run`].
@@ -179,6 +183,8 @@ impl Server {
             scripts: Default::default(),
             persist: Default::default(),
             repl: Default::default(),
+            tracking: Default::default(),
+            acl: Default::default(),
         };
         s.apply_config();
         s
@@ -188,6 +194,12 @@ impl Server {
     pub fn apply_config(&mut self) {
         self.ks.limits = self.config.type_limits();
         self.ks.tracking = self.config.access_tracking();
+        self.tracking.max_keys = self
+            .config
+            .value_of("tracking-table-max-keys")
+            .parse()
+            .unwrap_or(0);
+        self.acl.sync_requirepass(&self.config.requirepass);
     }
 
     pub fn new_client(
@@ -199,7 +211,10 @@ impl Server {
         let id = self.next_client_id;
         self.next_client_id += 1;
         let mut c = Client::new(id, kind, conn, outbox, crate::util::now_ms());
-        c.authenticated = self.config.requirepass.is_empty() || kind == ClientKind::Control;
+        c.authenticated = self.acl.default_needs_no_auth() || kind == ClientKind::Control;
+        if kind == ClientKind::Normal {
+            c.user = Some(self.acl.default_tag());
+        }
         Box::new(c)
     }
 
@@ -211,12 +226,19 @@ impl Server {
 
     /// [`Server::execute`] for the next command of a batch: the clock was calibrated when the
     /// batch started, and the reading that ended the previous command is this one's time.
+    /// Inlined into the batch loop of [`Engine::run`] (the per-command path).
+    #[inline(always)]
     fn execute_next(&mut self, client: &mut Client, argv: &Argv, out: &mut ReplyBuf) {
         self.ks.now = self.clock.wall_ms();
+        self.tracking.current = client.id;
+        let reply_at = out.len();
         cmd::dispatch(self, client, argv, out);
         if self.call_depth == 0 {
             crate::persistence::propagate::flush(self);
             self.after_command(client);
+            if self.tracking.active {
+                crate::tracking::after_command(self, client, out, reply_at);
+            }
         }
     }
 
@@ -254,8 +276,18 @@ impl Server {
         }
     }
 
-    /// A key changed: every client WATCHing it will fail its EXEC.
+    /// A key changed (the hook of every write path, expiry and eviction): every client
+    /// WATCHing it will fail its EXEC, and clients caching it are told (`tracking.rs`).
     pub fn touch_watched(&mut self, db: usize, key: &[u8], current: Option<&mut Client>) {
+        // Clients blocked on the key look again (a deleted stream ends an XREADGROUP wait).
+        self.blocking.signal(db, key);
+        if self.tracking.active {
+            crate::tracking::invalidate_key(self, key, true);
+        }
+        self.dirty_watchers(db, key, current);
+    }
+
+    fn dirty_watchers(&mut self, db: usize, key: &[u8], current: Option<&mut Client>) {
         if self.watched.is_empty() {
             return;
         }
@@ -275,7 +307,8 @@ impl Server {
         }
     }
 
-    /// Every watched key of a DB (FLUSHDB, FLUSHALL, SWAPDB).
+    /// Every watched key of a DB (FLUSHDB, FLUSHALL, SWAPDB). Tracking is told separately
+    /// (`tracking::flush`; SWAPDB does not invalidate, as in redis).
     pub fn touch_all_watched(&mut self, db: Option<usize>, current: &mut Client) {
         let keys: Vec<(usize, Box<[u8]>)> = self
             .watched
@@ -284,7 +317,7 @@ impl Server {
             .cloned()
             .collect();
         for (d, k) in keys {
-            self.touch_watched(d, &k, Some(current));
+            self.dirty_watchers(d, &k, Some(current));
         }
     }
 
@@ -339,6 +372,9 @@ impl Server {
     }
 }
 
+/// What a connection refused by `maxclients` receives before it is closed (redis's text).
+pub const MAX_CLIENTS_ERROR: &[u8] = b"-ERR max number of clients reached\r\n";
+
 /// The engine handle shared by every connection of a node.
 pub struct Engine {
     inner: Mutex<Server>,
@@ -369,10 +405,10 @@ impl Engine {
         self.inner.lock()
     }
 
-    /// Whether a new connection of this kind starts authenticated (no `requirepass`, or the
-    /// control socket). Unauthenticated connections get redis's small request limits.
+    /// Whether a new connection of this kind starts authenticated (the default user needs no
+    /// password, or the control socket). Unauthenticated connections get redis's small request limits.
     pub fn starts_authenticated(&self, kind: ClientKind) -> bool {
-        kind == ClientKind::Control || self.inner.lock().config.requirepass.is_empty()
+        kind == ClientKind::Control || self.inner.lock().acl.default_needs_no_auth()
     }
 
     /// Whether a client has authenticated (checked by the connection after a batch).
@@ -387,6 +423,39 @@ impl Engine {
     /// Registers a connection; returns its client id.
     pub fn connect(&self, kind: ClientKind, conn: ConnInfo, outbox: Arc<dyn Outbox>) -> u64 {
         let mut s = self.inner.lock();
+        Self::register(&mut s, kind, conn, outbox)
+    }
+
+    /// Registers a client connection unless `maxclients` connections are already open; a refused
+    /// one counts in INFO `rejected_connections` and gets [`MAX_CLIENTS_ERROR`] from the caller.
+    /// The control socket is never refused (the control plane must reach a full node).
+    pub fn try_connect(
+        &self,
+        kind: ClientKind,
+        conn: ConnInfo,
+        outbox: Arc<dyn Outbox>,
+    ) -> Option<u64> {
+        let mut s = self.inner.lock();
+        if kind == ClientKind::Normal {
+            let max: usize = s
+                .config
+                .value_of("maxclients")
+                .parse()
+                .unwrap_or(usize::MAX);
+            let open = s
+                .clients
+                .values()
+                .filter(|c| c.kind == ClientKind::Normal)
+                .count();
+            if open >= max {
+                s.stats.rejected_connections += 1;
+                return None;
+            }
+        }
+        Some(Self::register(&mut s, kind, conn, outbox))
+    }
+
+    fn register(s: &mut Server, kind: ClientKind, conn: ConnInfo, outbox: Arc<dyn Outbox>) -> u64 {
         let c = s.new_client(kind, conn, outbox);
         let id = c.id;
         s.stats.connections_received += 1;
@@ -498,6 +567,10 @@ impl Engine {
         if client.close_after_reply {
             outcome = RunOutcome::Close;
         }
+        // BCAST invalidations collected during the batch (redis sends them before sleeping).
+        if s.tracking.active {
+            crate::tracking::broadcast(&mut s, Some((&mut client, &mut rb)));
+        }
         s.stats.net_output_bytes += rb.buf.len() as u64;
         s.stats.net_input_bytes = self.input_bytes();
         // The AOF is written (and fsynced under `always`) before any reply leaves.
@@ -604,6 +677,9 @@ impl Engine {
         }
         crate::cmd::server::cron_timeouts(&mut s);
         crate::obuf::cron(&mut s);
+        if s.tracking.active {
+            crate::tracking::broadcast(&mut s, None);
+        }
         // Give back the spare capacity of tables that shrank a lot (mass deletes, expiry).
         for d in s.ks.dbs.iter_mut() {
             d.keys.shrink_if_sparse();

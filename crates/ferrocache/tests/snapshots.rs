@@ -19,9 +19,9 @@ use common::{endpoint, Serve};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// A RESP reply, binary-safe.
@@ -580,44 +580,21 @@ struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts redis-server on a free port. The port can be taken by another test's server
-    /// between the probe and the bind, so the server answering must report this child's pid.
     fn start(dir: &Path) -> RedisServer {
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let mut child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                ])
-                .arg(dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server is installed (scripts/test.sh)");
-            let addr = format!("127.0.0.1:{port}");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
-                if common::reported_pid(&addr, false) == Some(child.id()) {
-                    return RedisServer { child, addr };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        let (child, port) = common::spawn_on_free_port(
+            |port| {
+                let mut c = Command::new("redis-server");
+                c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                    .args(["--save", "", "--appendonly", "no", "--dir"])
+                    .arg(dir);
+                c
+            },
+            false,
+        );
+        RedisServer {
+            child,
+            addr: format!("127.0.0.1:{port}"),
         }
-        panic!("redis-server did not start");
     }
 }
 

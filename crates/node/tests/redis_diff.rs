@@ -845,7 +845,7 @@ xsetid xs 7-0 entriesadded 10 maxdeletedid 8-0
 xsetid xs 7-0 entriesadded 10 maxdeletedid 3-0
 xsetid xs 2-0
 xlen xs
-xadd xs * c d
+xadd xs 10-1 c d
 xgroup create xs gl -
 xgroup setid xs gl +
 xgroup setid xs gl -
@@ -857,6 +857,16 @@ xgroup delconsumer xs nosuch c
 xgroup setid nokey g 0
 xgroup createconsumer nokey g c
 xgroup destroy nokey g
+xrange xs (18446744073709551615-18446744073709551615 +
+xrange xs - (0-0
+xrevrange xs (0-0 -
+xrevrange xs + (18446744073709551615-18446744073709551615
+xrange xs (- +
+xrange xs - (+
+xrange xs (1-1 (2-0
+xpending xs gl (18446744073709551615-18446744073709551615 + 10
+xpending xs gl - (0-0 10
+xautoclaim xs gl c1 0 (18446744073709551615-18446744073709551615
 "#;
 
 const MISC: &str = r#"
@@ -1355,5 +1365,76 @@ fn differential_client_reply_modes_and_pubsub() {
         for _ in 0..3 {
             assert_eq!(a.read(), b.read(), "resp3 {resp3}: after leaving");
         }
+    }
+}
+
+/// TYPE, EXISTS and the TTL family read a key without touching it (OBJECT IDLETIME keeps
+/// growing) but count keyspace hits and misses; GET touches it.
+#[test]
+fn differential_reads_that_do_not_touch_the_key() {
+    let (ours, real) = servers();
+    let mut p = Pair::new(ours.addr(), real.addr);
+    p.script("set idle v\nconfig resetstat");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    p.script("type idle\nexists idle nokey\nttl idle\npttl idle\nexpiretime idle\ntype nokey");
+    for server in [ours.addr(), real.addr] {
+        let mut c = Client::connect(server);
+        let Frame::Bulk(info) = c.cmd(&["INFO", "stats"]) else {
+            panic!("INFO")
+        };
+        let info = String::from_utf8_lossy(&info);
+        assert!(info.contains("keyspace_hits:5\r\n"), "{server}: {info}");
+        assert!(info.contains("keyspace_misses:2\r\n"), "{server}: {info}");
+        let idle = c.cmd(&["OBJECT", "IDLETIME", "idle"]);
+        assert!(
+            matches!(idle, Frame::Int(n) if n >= 2),
+            "{server}: {idle:?}"
+        );
+        c.cmd(&["GET", "idle"]);
+        assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "idle"]), Frame::Int(0));
+    }
+}
+
+/// A consumer blocked in XREADGROUP is told when its stream is deleted or replaced, or its
+/// group destroyed, instead of waiting forever.
+#[test]
+fn differential_blocked_xreadgroup_when_the_stream_goes() {
+    let (ours, real) = servers();
+    for ending in [
+        vec!["DEL", "bs"],
+        vec!["SET", "bs", "x"],
+        vec!["XGROUP", "DESTROY", "bs", "g"],
+    ] {
+        let mut replies = Vec::new();
+        for server in [ours.addr(), real.addr] {
+            let mut c = Client::connect(server);
+            c.cmd(&["DEL", "bs"]);
+            c.cmd(&["XADD", "bs", "1-1", "f", "v"]);
+            c.cmd(&["XGROUP", "CREATE", "bs", "g", "$"]);
+            let mut blocked = Client::connect(server);
+            blocked.send(&[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "alice",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "bs",
+                ">",
+            ]);
+            // Wait until it is blocked.
+            for _ in 0..500 {
+                let n = info_field(&mut c, "clients", "blocked_clients").unwrap();
+                if n == "1" {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            c.cmd(&ending);
+            replies.push(blocked.read());
+        }
+        assert_eq!(replies[0], replies[1], "after {ending:?}");
+        assert!(matches!(&replies[0], Frame::Error(_)), "{replies:?}");
     }
 }

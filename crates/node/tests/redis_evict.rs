@@ -119,4 +119,27 @@ fn eviction_under_each_policy() {
         drop(c);
         node.shutdown();
     }
+    lowering_maxmemory_evicts_at_once();
+}
+
+/// CONFIG SET maxmemory below the memory in use evicts right away (redis's updateMaxmemory),
+/// with its `evicted` notification, not at the next write. Run after the policies above: one
+/// node at a time in this binary.
+fn lowering_maxmemory_evicts_at_once() {
+    let node = start_ours(&[]);
+    let mut c = Client::connect(node.addr());
+    let mut sub = Client::connect(node.addr());
+    c.cmd(&["CONFIG", "SET", "notify-keyspace-events", "Ee"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    sub.cmd(&["PSUBSCRIBE", "*"]);
+    c.cmd(&["SET", "foo", "bar"]);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "1"]), simple("OK"));
+    let Frame::Array(msg) = sub.read() else {
+        panic!("a notification")
+    };
+    assert_eq!(msg[2], Frame::Bulk(b"__keyevent@0__:evicted".to_vec()));
+    assert_eq!(msg[3], Frame::Bulk(b"foo".to_vec()));
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "0"]), simple("OK"));
+    assert_eq!(c.cmd(&["EXISTS", "foo"]), int(0));
+    node.shutdown();
 }

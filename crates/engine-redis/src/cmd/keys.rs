@@ -88,7 +88,8 @@ pub fn getkeys(spec: &CommandSpec, argv: &Argv) -> GetKeys {
             // MIGRATE host port "" db timeout ... KEYS k1 k2: the keys follow KEYS; without
             // any, the key argument itself (even empty) is the key.
             match after_keyword(6, &["keys"]) {
-                Some(k) if argv[3].is_empty() && k + 1 < n => GetKeys::Keys((k + 1..n).collect()),
+                Some(_) if !argv[3].is_empty() => GetKeys::Invalid,
+                Some(k) if k + 1 < n => GetKeys::Keys((k + 1..n).collect()),
                 _ => GetKeys::Keys(vec![3]),
             }
         }
@@ -128,6 +129,128 @@ const KEYS_BY_RULE: &[&str] = &[
 /// Whether the command takes key arguments at all (whatever its arguments).
 pub fn has_keys(spec: &CommandSpec) -> bool {
     spec.first_key != 0 || KEYS_BY_RULE.contains(&spec.name)
+}
+
+// Key-spec flags (redis 7.0's `CMD_KEY_*`): how a command uses each of its keys.
+pub const KEY_RO: u16 = 1;
+pub const KEY_RW: u16 = 1 << 1;
+pub const KEY_OW: u16 = 1 << 2;
+pub const KEY_RM: u16 = 1 << 3;
+pub const KEY_ACCESS: u16 = 1 << 4;
+pub const KEY_UPDATE: u16 = 1 << 5;
+pub const KEY_INSERT: u16 = 1 << 6;
+pub const KEY_DELETE: u16 = 1 << 7;
+pub const KEY_NOT_KEY: u16 = 1 << 8;
+pub const KEY_INCOMPLETE: u16 = 1 << 9;
+pub const KEY_VARIABLE_FLAGS: u16 = 1 << 10;
+
+/// The flags of the key specs of a command (or `container|sub`): those of its first key spec,
+/// and those of the keys after the first one (a second spec: destination, sources, STORE).
+/// Generated from redis 7.0's `src/commands/*.json`; commands without keys have none.
+fn key_spec_flags(name: &str) -> (u16, u16) {
+    const RO: u16 = KEY_RO;
+    const RW: u16 = KEY_RW;
+    const OW: u16 = KEY_OW;
+    const RM: u16 = KEY_RM;
+    const ACCESS: u16 = KEY_ACCESS;
+    const UPDATE: u16 = KEY_UPDATE;
+    const INSERT: u16 = KEY_INSERT;
+    const DELETE: u16 = KEY_DELETE;
+    const VARIABLE_FLAGS: u16 = KEY_VARIABLE_FLAGS;
+    const fn same(f: u16) -> (u16, u16) {
+        (f, f)
+    }
+    #[rustfmt::skip]
+    let flags = match name {
+        "bitcount" | "bitfield_ro" | "bitpos" | "dump" | "eval_ro" | "evalsha_ro" | "expiretime" | "geodist" | "geohash" | "geopos" | "georadius_ro" | "georadiusbymember_ro" | "geosearch" | "get" | "getbit" | "getrange" | "hget" | "hgetall" | "hkeys" | "hmget" | "hrandfield" | "hscan" | "hvals" | "lcs" | "lindex" | "lpos" | "lrange" | "mget" | "pexpiretime" | "pttl" | "sdiff" | "sinter" | "sintercard" | "smembers" | "smismember" | "sort_ro" | "srandmember" | "sscan" | "substr" | "sunion" | "ttl" | "xinfo|consumers" | "xinfo|groups" | "xinfo|stream" | "xpending" | "xrange" | "xread" | "xreadgroup" | "xrevrange" | "zcount" | "zdiff" | "zinter" | "zintercard" | "zlexcount" | "zmscore" | "zrandmember" | "zrange" | "zrangebylex" | "zrangebyscore" | "zrank" | "zrevrange" | "zrevrangebylex" | "zrevrangebyscore" | "zrevrank" | "zscan" | "zscore" | "zunion" => same(RO | ACCESS),
+        "exists" | "hexists" | "hlen" | "hstrlen" | "llen" | "memory|usage" | "object|encoding" | "object|freq" | "object|idletime" | "object|refcount" | "scard" | "sismember" | "strlen" | "touch" | "type" | "watch" | "xlen" | "zcard" => same(RO),
+        "expire" | "expireat" | "geoadd" | "hmset" | "hset" | "lset" | "persist" | "pexpire" | "pexpireat" | "setrange" | "xack" | "xadd" | "xclaim" | "xgroup|setid" | "zadd" => same(RW | UPDATE),
+        "blmpop" | "blpop" | "brpop" | "bzmpop" | "bzpopmax" | "bzpopmin" | "getdel" | "lmpop" | "lpop" | "rpop" | "spop" | "zmpop" | "zpopmax" | "zpopmin" => same(RW | ACCESS | DELETE),
+        "decr" | "decrby" | "eval" | "evalsha" | "getex" | "getset" | "hincrby" | "hincrbyfloat" | "incr" | "incrby" | "incrbyfloat" | "move" | "setbit" | "zincrby" => same(RW | ACCESS | UPDATE),
+        "hdel" | "lrem" | "ltrim" | "srem" | "xautoclaim" | "xdel" | "xgroup|delconsumer" | "xgroup|destroy" | "xtrim" | "zrem" | "zremrangebylex" | "zremrangebyrank" | "zremrangebyscore" => same(RW | DELETE),
+        "append" | "hsetnx" | "linsert" | "lpush" | "lpushx" | "pfadd" | "rpush" | "rpushx" | "sadd" | "xgroup|create" | "xgroup|createconsumer" => same(RW | INSERT),
+        "bitop" | "geosearchstore" | "sdiffstore" | "sunionstore" | "zdiffstore" | "zinterstore" | "zrangestore" | "zunionstore" => (OW | UPDATE, RO | ACCESS),
+        "blmove" | "brpoplpush" | "lmove" | "rpoplpush" | "smove" => (RW | ACCESS | DELETE, RW | INSERT),
+        "copy" | "georadius" | "georadiusbymember" | "sort" => (RO | ACCESS, OW | UPDATE),
+        "mset" | "psetex" | "restore" | "setex" => same(OW | UPDATE),
+        "del" | "unlink" => same(RM | DELETE),
+        "msetnx" | "setnx" => same(OW | INSERT),
+        "bitfield" => same(RW | UPDATE | ACCESS | VARIABLE_FLAGS),
+        // Keys after KEYS get the first spec's flags too (redis's migrateGetKeys).
+        "migrate" => same(RW | ACCESS | DELETE),
+        "pfcount" => same(RW | ACCESS),
+        "pfmerge" => (RW | ACCESS | INSERT, RO | ACCESS),
+        "rename" => (RW | ACCESS | DELETE, OW | UPDATE),
+        "renamenx" => (RW | ACCESS | DELETE, OW | INSERT),
+        "set" => same(RW | ACCESS | UPDATE | VARIABLE_FLAGS),
+        "sinterstore" => (RW | UPDATE, RO | ACCESS),
+        _ => (0, 0),
+    };
+    flags
+}
+
+/// Flags of each of the `n` keys [`getkeys`] found in `argv` (COMMAND GETKEYSANDFLAGS). SET and
+/// BITFIELD decide from their arguments, as redis's `setGetKeys`/`bitfieldGetKeys` do.
+pub fn key_flags(spec: &CommandSpec, argv: &Argv, n: usize) -> Vec<u16> {
+    let (first, rest) = key_spec_flags(spec.name);
+    let mut v = vec![rest; n];
+    if let Some(f) = v.first_mut() {
+        *f = first;
+    }
+    match spec.name {
+        "set" => {
+            let get = argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"));
+            v[0] = if get {
+                KEY_RW | KEY_ACCESS | KEY_UPDATE
+            } else {
+                KEY_OW | KEY_UPDATE
+            };
+        }
+        "bitfield" => {
+            let mut readonly = true;
+            let mut i = 2;
+            while i < argv.len() {
+                let remaining = argv.len() - i - 1;
+                if eq_ignore_case(&argv[i], "get") && remaining >= 2 {
+                    i += 3;
+                } else if eq_ignore_case(&argv[i], "overflow") && remaining >= 1 {
+                    i += 2;
+                } else {
+                    // SET/INCRBY, or a syntax error (assumed to write, as redis does).
+                    readonly = false;
+                    break;
+                }
+            }
+            v[0] = if readonly {
+                KEY_RO | KEY_ACCESS
+            } else {
+                KEY_RW | KEY_ACCESS | KEY_UPDATE
+            };
+        }
+        _ => {}
+    }
+    v
+}
+
+/// Names of key-spec flags, in redis's order.
+pub fn key_flag_names(f: u16) -> Vec<&'static str> {
+    [
+        (KEY_RO, "RO"),
+        (KEY_RW, "RW"),
+        (KEY_OW, "OW"),
+        (KEY_RM, "RM"),
+        (KEY_ACCESS, "access"),
+        (KEY_UPDATE, "update"),
+        (KEY_INSERT, "insert"),
+        (KEY_DELETE, "delete"),
+        (KEY_NOT_KEY, "not_key"),
+        (KEY_INCOMPLETE, "incomplete"),
+        (KEY_VARIABLE_FLAGS, "variable_flags"),
+    ]
+    .iter()
+    .filter(|(bit, _)| f & bit != 0)
+    .map(|(_, n)| *n)
+    .collect()
 }
 
 pub fn key_positions(spec: &CommandSpec, argv: &Argv) -> Vec<usize> {
@@ -178,7 +301,7 @@ pub fn exists(ctx: &mut Ctx) -> CmdResult {
     let n = a
         .iter()
         .skip(1)
-        .filter(|k| ctx.srv.ks.lookup_read(db, k).is_some())
+        .filter(|k| ctx.srv.ks.lookup_read_notouch(db, k).is_some())
         .count();
     ctx.out.int(n as i64);
     Ok(())
@@ -198,11 +321,10 @@ pub fn touch(ctx: &mut Ctx) -> CmdResult {
 
 pub fn type_(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db();
-    let t = ctx
-        .srv
-        .ks
-        .kind(db, &ctx.argv[1])
-        .map_or("none", |k| k.name());
+    let t = match ctx.srv.ks.lookup_read_notouch(db, &ctx.argv[1]) {
+        Some(i) => ctx.srv.ks.slot(db, i).kind().name(),
+        None => "none",
+    };
     ctx.out.simple(t);
     Ok(())
 }
@@ -301,7 +423,7 @@ pub fn pexpireat(ctx: &mut Ctx) -> CmdResult {
 fn ttl_generic(ctx: &mut Ctx, ms: bool, absolute: bool) -> CmdResult {
     let db = ctx.db();
     let key = &ctx.argv[1];
-    if ctx.srv.ks.lookup_read(db, key).is_none() {
+    if ctx.srv.ks.lookup_read_notouch(db, key).is_none() {
         ctx.out.int(-2);
         return Ok(());
     }

@@ -6,6 +6,7 @@
 //! never recount arguments or test those conditions themselves.
 
 pub mod bits;
+pub mod command;
 pub mod dump;
 pub mod functions;
 pub mod geo;
@@ -438,7 +439,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("reset", 1, CONN | NO_AUTH | ALLOW_BUSY | PUBSUB_CONTEXT, 0, 0, 0, "connection", server::reset),
     c!("select", 2, LOADING | STALE | FAST, 0, 0, 0, "connection", server::select),
     c!("swapdb", 3, WF, 0, 0, 0, "keyspace", server::swapdb),
-    c!("auth", -2, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, "connection", server::auth),
+    c!("auth", -2, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, "connection", crate::acl::command::auth),
     c!("hello", -1, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, "connection", server::hello),
     c!("client", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
     // server
@@ -450,7 +451,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("lastsave", 1, LOADING | STALE | FAST | RANDOM, 0, 0, 0, "server", server::lastsave),
     c!("slowlog", -2, ADMIN | LOADING | STALE, 0, 0, 0, "server", server::slowlog),
     c!("monitor", 1, ADM, 0, 0, 0, "server", server::monitor),
-    c!("command", -1, LOADING | STALE, 0, 0, 0, "server", server::command),
+    c!("command", -1, LOADING | STALE, 0, 0, 0, "server", command::command),
     c!("memory", -2, R, 0, 0, 0, "server", server::memory),
     c!("debug", -2, ADM | RESTRICTED, 0, 0, 0, "server", server::debug),
     c!("save", 1, ADM | NO_MULTI | RESTRICTED, 0, 0, 0, "server", server::save),
@@ -468,7 +469,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("readonly", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("readwrite", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("cluster", -2, 0, 0, 0, 0, "cluster", server::cluster_disabled),
-    c!("acl", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::acl),
+    c!("acl", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
     c!("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::latency),
     c!("module", -2, ADMIN | NOSCRIPT, 0, 0, 0, "server", server::module),
     // HyperLogLog, DUMP/RESTORE and scripting (handlers in hyperloglog.rs, dump.rs, scripting.rs)
@@ -668,6 +669,13 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
         );
         return;
     }
+    // ACL: one flag for users allowed everything (the default user unless restricted).
+    if client.user.as_ref().is_some_and(|u| !u.unrestricted()) {
+        if let Some(msg) = crate::acl::deny_reason(srv, client, spec, argv) {
+            reject(srv, client, Some(spec), out, &msg);
+            return;
+        }
+    }
     // Out of memory: commands that may grow it are refused, and so is anything queued in a
     // transaction (queueing grows memory too) except what ends it.
     let in_multi_queueing =
@@ -731,7 +739,10 @@ pub fn run_spec(
     argv: &Argv,
     out: &mut ReplyBuf,
 ) {
-    if !srv.monitors.is_empty() && !spec.has(SKIP_MONITOR) && !matches!(spec.name, "auth" | "hello")
+    // Passwords stay out of MONITOR: AUTH, HELLO (AUTH) and ACL (SETUSER) are not shown.
+    if !srv.monitors.is_empty()
+        && !spec.has(SKIP_MONITOR)
+        && !matches!(spec.name, "auth" | "hello" | "acl")
     {
         server::feed_monitors(srv, client, argv);
     }
@@ -750,6 +761,10 @@ pub fn run_spec(
         };
         (spec.handler)(&mut ctx)
     };
+    // Client-side caching: the keys a tracking client read may now be in its cache.
+    if client.tracking.is_some() && spec.has(READONLY) {
+        crate::tracking::remember_keys(srv, client, spec, argv);
+    }
     let failed = match result {
         Ok(()) => out.buf.get(mark) == Some(&b'-') && !spec.has(ADMIN),
         Err(e) => {
@@ -790,7 +805,18 @@ pub fn cleanup_client(srv: &mut Server, c: &mut Client) {
         crate::pubsub::punsubscribe(srv, c, &p);
     }
     srv.monitors.retain(|&i| i != c.id);
+    crate::tracking::disable(srv, c);
     crate::replication::client_gone(srv, c.id);
+}
+
+/// Disconnects a client other than the running one (CLIENT KILL, ACL DELUSER): gone from the
+/// registry at once, as redis frees it, and its connection told to close.
+pub fn close_client(srv: &mut Server, id: u64) {
+    if let Some(mut c) = srv.clients.remove(&id) {
+        cleanup_client(srv, &mut c);
+        c.close_after_reply = true;
+        c.outbox.send(crate::client::OutMsg::Close);
+    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,20 @@ pub fn exec(ctx: &mut Ctx) -> CmdResult {
     ctx.srv.call_depth += 1;
     for argv in &m.queued {
         let spec = super::lookup(&argv[0]).expect("queued commands passed the table check");
+        // The rules may have changed since the command was queued.
+        if let Err(denied) = crate::acl::check(ctx.srv, ctx.client, spec, argv) {
+            crate::acl::log_command_denial(
+                ctx.srv,
+                ctx.client,
+                ctx.client,
+                denied,
+                crate::acl::LogContext::Multi,
+                spec,
+                argv,
+            );
+            ctx.out.error(&format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}", denied.exec_reason()));
+            continue;
+        }
         super::run_spec(ctx.srv, ctx.client, spec, argv, ctx.out);
         ctx.out.resp3 = ctx.client.resp3;
     }

@@ -125,6 +125,8 @@ fn frame_to_reply(f: Frame) -> ScriptReply {
 struct EngineHost<'a> {
     srv: &'a mut Server,
     client: &'a mut Client,
+    /// The client running the script (the ACL LOG shows its CLIENT LIST line).
+    caller: &'a Client,
     dirty_at_start: u64,
 }
 
@@ -151,8 +153,25 @@ impl ScriptHost for EngineHost<'_> {
         {
             return ScriptReply::err("OOM command not allowed when used memory > 'maxmemory'.");
         }
+        let argv = Argv::from_slices(argv);
+        // The script runs with its caller's ACL user.
+        if let Err(denied) = crate::acl::check(self.srv, self.client, spec, &argv) {
+            crate::acl::log_command_denial(
+                self.srv,
+                self.client,
+                self.caller,
+                denied,
+                crate::acl::LogContext::Lua,
+                spec,
+                &argv,
+            );
+            return ScriptReply::Error(format!(
+                "ERR The user executing the script {}",
+                denied.reason()
+            ));
+        }
         self.client.resp3 = opts.resp == 3;
-        let bytes = self.srv.call(self.client, &Argv::from_slices(argv));
+        let bytes = self.srv.call(self.client, &argv);
         if spec.has(BLOCKING) && self.client.blocked.is_some() {
             // Scripts never block: a blocking command with nothing to pop answers nil.
             self.srv.blocking.unblock(self.client);
@@ -170,9 +189,11 @@ impl ScriptHost for EngineHost<'_> {
         self.srv.stats.dirty > self.dirty_at_start
     }
 
-    /// ferrocache has one user (the default one, behind `requirepass`) with every permission.
+    /// Whether the caller's user may run the command (without logging a denial).
     fn acl_check(&mut self, argv: &[&[u8]]) -> Option<bool> {
-        lookup(argv[0]).map(|_| true)
+        let spec = lookup(argv[0])?;
+        let argv = Argv::from_slices(argv);
+        Some(crate::acl::check(self.srv, self.client, spec, &argv).is_ok())
     }
 
     fn log(&mut self, level: LogLevel, message: &[u8]) {
@@ -229,11 +250,14 @@ pub(super) fn with_host(
         srv.new_client(ClientKind::Fake, ConnInfo::default(), Arc::new(NullOutbox))
     });
     client.db = ctx.client.db;
+    client.user = ctx.client.user.clone();
+    client.authenticated = true;
     let dirty_at_start = srv.stats.dirty;
     let reply = {
         let mut host = EngineHost {
             srv,
             client: &mut client,
+            caller: ctx.client,
             dirty_at_start,
         };
         f(&mut host)

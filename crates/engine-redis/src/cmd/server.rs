@@ -2,7 +2,7 @@
 //! INFO, CONFIG, FLUSHDB/FLUSHALL, TIME, LASTSAVE, SLOWLOG, MONITOR, COMMAND, MEMORY, DEBUG,
 //! and the persistence/replication entry points that belong to other parts of the project.
 
-use super::{err, lookup, unknown_subcommand, CmdResult, Ctx, Error, NOT_INT, SYNTAX, TABLE};
+use super::{err, unknown_subcommand, CmdResult, Ctx, Error, NOT_INT, SYNTAX};
 use crate::client::{Client, ClientKind, OutMsg, ReplyMode};
 use crate::server::{Server, SlowEntry};
 use crate::util::{eq_ignore_case, lower, parse_i64};
@@ -60,152 +60,6 @@ pub fn latency(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-const ACL_CATEGORIES: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
-
-/// ACL with the one user this node has, `default` (authenticated by `requirepass`). Creating
-/// other users is not implemented and says so.
-pub fn acl(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx.argv;
-    match lower(&a[1]).as_str() {
-        "whoami" if a.len() == 2 => ctx.out.bulk(b"default"),
-        "users" if a.len() == 2 => {
-            ctx.out.array(1);
-            ctx.out.bulk(b"default");
-        }
-        "list" if a.len() == 2 => {
-            let pass = if ctx.srv.config.requirepass.is_empty() {
-                "nopass".to_string()
-            } else {
-                use sha2::Digest;
-                format!(
-                    "#{}",
-                    hex::encode(sha2::Sha256::digest(ctx.srv.config.requirepass.as_bytes()))
-                )
-            };
-            ctx.out.array(1);
-            ctx.out
-                .bulk(format!("user default on {pass} sanitize-payload ~* &* +@all").as_bytes());
-        }
-        "cat" if a.len() == 2 => {
-            ctx.out.array(ACL_CATEGORIES.len());
-            for c in ACL_CATEGORIES {
-                ctx.out.bulk(c.as_bytes());
-            }
-        }
-        "cat" if a.len() == 3 => {
-            let cat = format!("@{}", lower(&a[2]));
-            if !ACL_CATEGORIES.iter().any(|c| cat[1..] == **c) {
-                return Err(Error::msg(format!("ERR Unknown category '{}'", &cat[1..])));
-            }
-            let names: Vec<&str> = TABLE
-                .iter()
-                .filter(|s| acl_categories(s).contains(&cat))
-                .map(|s| s.name)
-                .collect();
-            ctx.out.array(names.len());
-            for n in names {
-                ctx.out.bulk(n.as_bytes());
-            }
-        }
-        "genpass" if a.len() <= 3 => {
-            let bits = if a.len() == 3 {
-                let b = parse_i64(&a[2]).ok_or(Error::msg(NOT_INT))?;
-                if !(1..=4096).contains(&b) {
-                    return err("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096");
-                }
-                b as usize
-            } else {
-                256
-            };
-            let chars = bits.div_ceil(4);
-            let mut s = String::with_capacity(chars);
-            for _ in 0..chars {
-                s.push(char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'));
-            }
-            ctx.out.bulk(s.as_bytes());
-        }
-        "log" => {
-            if a.len() == 3 && eq_ignore_case(&a[2], "reset") {
-                ctx.out.ok();
-            } else {
-                ctx.out.array(0);
-            }
-        }
-        "getuser" if a.len() == 3 => {
-            if &a[2] != b"default" {
-                ctx.out.null();
-                return Ok(());
-            }
-            ctx.out.map(6);
-            ctx.out.bulk(b"flags");
-            ctx.out.array(2);
-            ctx.out.bulk(b"on");
-            ctx.out.bulk(if ctx.srv.config.requirepass.is_empty() {
-                b"nopass"
-            } else {
-                b"sanitize-payload"
-            });
-            ctx.out.bulk(b"passwords");
-            ctx.out.array(0);
-            ctx.out.bulk(b"commands");
-            ctx.out.bulk(b"+@all");
-            ctx.out.bulk(b"keys");
-            ctx.out.bulk(b"~*");
-            ctx.out.bulk(b"channels");
-            ctx.out.bulk(b"&*");
-            ctx.out.bulk(b"selectors");
-            ctx.out.array(0);
-        }
-        "setuser" | "deluser" | "dryrun" | "load" | "save" => {
-            return err("ERR ACL users other than 'default' are not supported on this node")
-        }
-        "help" => {
-            let lines = [
-                "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "CAT [<category>]",
-                "GENPASS [<bits>]",
-                "GETUSER <username>",
-                "LIST",
-                "LOG [<count> | RESET]",
-                "USERS",
-                "WHOAMI",
-                "HELP",
-            ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l);
-            }
-        }
-        "whoami" | "users" | "list" | "cat" | "genpass" | "getuser" => {
-            return Err(super::sub_arity(ctx))
-        }
-        _ => return Err(unknown_subcommand(ctx)),
-    }
-    Ok(())
-}
-
 /// MODULE: this server loads no modules.
 pub fn module(ctx: &mut Ctx) -> CmdResult {
     let a = ctx.argv;
@@ -244,6 +98,7 @@ pub fn quit(ctx: &mut Ctx) -> CmdResult {
 
 pub fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.client.multi = None;
+    crate::tracking::disable(ctx.srv, ctx.client);
     super::multi::unwatch_all(ctx.srv, ctx.client);
     let chans: Vec<Vec<u8>> = ctx.client.subscriptions.iter().cloned().collect();
     for c in chans {
@@ -264,8 +119,12 @@ pub fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.client.name = None;
     ctx.client.no_evict = false;
     ctx.client.reply_mode = ReplyMode::On;
-    if !ctx.srv.config.requirepass.is_empty() && ctx.client.kind != ClientKind::Control {
-        ctx.client.authenticated = false;
+    // Back to the default user, authenticated only if it needs no password.
+    if ctx.client.kind != ClientKind::Control {
+        if ctx.client.user.is_some() {
+            ctx.client.user = Some(ctx.srv.acl.default_tag());
+        }
+        ctx.client.authenticated = ctx.srv.acl.default_needs_no_auth();
     }
     ctx.out.simple("RESET");
     Ok(())
@@ -314,32 +173,6 @@ pub fn swapdb(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-fn check_password(srv: &Server, user: Option<&[u8]>, pass: &[u8]) -> Result<(), Error> {
-    if srv.config.requirepass.is_empty() && user.is_none() {
-        return err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
-    }
-    let user_ok = user.is_none_or(|u| u == b"default");
-    let pass_ok = srv.config.requirepass.is_empty() || srv.config.requirepass.as_bytes() == pass;
-    if user_ok && pass_ok {
-        Ok(())
-    } else {
-        err("WRONGPASS invalid username-password pair or user is disabled.")
-    }
-}
-
-pub fn auth(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx.argv;
-    let r = match a.len() {
-        2 => check_password(ctx.srv, None, &a[1]),
-        3 => check_password(ctx.srv, Some(&a[1]), &a[2]),
-        _ => return err(SYNTAX),
-    };
-    r?;
-    ctx.client.authenticated = true;
-    ctx.out.ok();
-    Ok(())
-}
-
 pub fn hello(ctx: &mut Ctx) -> CmdResult {
     let a = ctx.argv;
     let mut proto = if ctx.client.resp3 { 3 } else { 2 };
@@ -371,11 +204,10 @@ pub fn hello(ctx: &mut Ctx) -> CmdResult {
         }
     }
     if let Some((u, p)) = &auth {
-        check_password(ctx.srv, Some(u), p)?;
-        ctx.client.authenticated = true;
+        crate::acl::command::authenticate(ctx, Some(u), p)?;
     }
     if !ctx.client.authenticated {
-        return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     if let Some(n) = setname {
         validate_name(&n)?;
@@ -427,7 +259,7 @@ pub fn client_line(c: &Client, now: i64) -> String {
         .unwrap_or_default();
     let multi = c.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
         c.id,
         c.conn.addr,
         c.conn.laddr,
@@ -442,6 +274,8 @@ pub fn client_line(c: &Client, now: i64) -> String {
         multi,
         c.outbox.pending_bytes(),
         c.last_cmd,
+        c.user.as_ref().map_or("(superuser)", |u| u.name.as_str()),
+        crate::tracking::redirect_of(c),
         if c.resp3 { 3 } else { 2 },
         lib_name,
         lib_ver,
@@ -608,18 +442,11 @@ pub fn client(ctx: &mut Ctx) -> CmdResult {
             ctx.out.ok();
         }
         "no-touch" if a.len() == 3 => ctx.out.ok(),
-        "getredir" if a.len() == 2 => ctx.out.int(-1),
-        "tracking" => return err("ERR CLIENT TRACKING is not supported by this server"),
-        "trackinginfo" if a.len() == 2 => {
-            ctx.out.map(3);
-            ctx.out.bulk(b"flags");
-            ctx.out.set(1);
-            ctx.out.bulk(b"off");
-            ctx.out.bulk(b"redirect");
-            ctx.out.int(-1);
-            ctx.out.bulk(b"prefixes");
-            ctx.out.array(0);
-        }
+        // Client-side caching (tracking.rs).
+        "tracking" if a.len() >= 3 => return crate::tracking::client_tracking(ctx),
+        "caching" if a.len() == 3 => return crate::tracking::client_caching(ctx),
+        "getredir" if a.len() == 2 => return crate::tracking::client_getredir(ctx),
+        "trackinginfo" if a.len() == 2 => return crate::tracking::client_trackinginfo(ctx),
         "unblock" if a.len() == 3 || a.len() == 4 => {
             let id = parse_i64(&a[2]).ok_or(Error::msg(NOT_INT))? as u64;
             let error = if a.len() == 4 {
@@ -676,9 +503,8 @@ pub fn client(ctx: &mut Ctx) -> CmdResult {
             }
         }
         "id" | "getname" | "setname" | "setinfo" | "info" | "pause" | "unpause" | "reply"
-        | "no-evict" | "no-touch" | "getredir" | "trackinginfo" | "unblock" => {
-            return Err(super::sub_arity(ctx))
-        }
+        | "no-evict" | "no-touch" | "getredir" | "trackinginfo" | "unblock" | "tracking"
+        | "caching" => return Err(super::sub_arity(ctx)),
         _ => return Err(unknown_subcommand(ctx)),
     }
     Ok(())
@@ -704,7 +530,8 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
     if !a.len().is_multiple_of(2) {
         return err(SYNTAX);
     }
-    let (mut id, mut addr, mut laddr, mut ty, mut skipme) = (None, None, None, None, true);
+    let (mut id, mut addr, mut laddr, mut ty, mut user, mut skipme) =
+        (None, None, None, None, None, true);
     for i in (2..a.len()).step_by(2) {
         let v = String::from_utf8_lossy(&a[i + 1]).to_string();
         match lower(&a[i]).as_str() {
@@ -729,9 +556,10 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
                 ty = Some(t)
             }
             "user" => {
-                if v != "default" {
+                if !ctx.srv.acl.users.contains_key(&v) {
                     return Err(Error::msg(format!("ERR No such user '{v}'")));
                 }
+                user = Some(v)
             }
             "skipme" => {
                 skipme = match v.to_ascii_lowercase().as_str() {
@@ -750,6 +578,10 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
         .filter(|c| addr.as_ref().is_none_or(|x| &c.conn.addr == x))
         .filter(|c| laddr.as_ref().is_none_or(|x| &c.conn.laddr == x))
         .filter(|c| ty.as_ref().is_none_or(|t| client_type_matches(c, t)))
+        .filter(|c| {
+            user.as_ref()
+                .is_none_or(|u| c.user.as_ref().is_some_and(|x| x.name == *u))
+        })
         .filter(|c| !(skipme && c.id == now_id))
         .map(|c| c.id)
         .collect();
@@ -765,10 +597,7 @@ fn kill_one(ctx: &mut Ctx, id: u64) {
         ctx.client.close_after_reply = true;
         return;
     }
-    if let Some(c) = ctx.srv.clients.get_mut(&id) {
-        c.close_after_reply = true;
-        c.outbox.send(OutMsg::Close);
-    }
+    super::close_client(ctx.srv, id);
 }
 
 pub fn info(ctx: &mut Ctx) -> CmdResult {
@@ -822,6 +651,10 @@ pub fn config(ctx: &mut Ctx) -> CmdResult {
             }
             ctx.srv.config = trial;
             ctx.srv.apply_config();
+            if seen.iter().any(|n| n == "maxmemory") {
+                // A lower limit evicts at once, as redis's updateMaxmemory does.
+                crate::evict::make_room(ctx.srv);
+            }
             crate::persistence::aof::config_changed(ctx.srv)
                 .map_err(|e| Error::msg(format!("ERR {e}")))?;
             ctx.out.ok();
@@ -878,6 +711,7 @@ pub fn flushdb(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
     let db = ctx.db();
     ctx.srv.touch_all_watched(Some(db), ctx.client);
+    crate::tracking::flush(ctx.srv, ctx.client);
     ctx.srv.ks.flush(Some(db), lazy);
     ctx.srv.stats.dirty += 1;
     ctx.out.ok();
@@ -887,6 +721,7 @@ pub fn flushdb(ctx: &mut Ctx) -> CmdResult {
 pub fn flushall(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
     ctx.srv.touch_all_watched(None, ctx.client);
+    crate::tracking::flush(ctx.srv, ctx.client);
     ctx.srv.ks.flush(None, lazy);
     ctx.srv.stats.dirty += 1;
     ctx.out.ok();
@@ -920,7 +755,9 @@ pub fn slowlog_push(srv: &mut Server, client: &Client, argv: &Argv, us: u64) {
             args.push(format!("... ({} more arguments)", argv.len() - 31).into_bytes());
             break;
         }
-        if a.len() > 128 {
+        if crate::acl::redacted(argv, i) {
+            args.push(b"(redacted)".to_vec());
+        } else if a.len() > 128 {
             let mut v = a[..128].to_vec();
             v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
             args.push(v);
@@ -1075,180 +912,8 @@ pub fn feed_monitors(srv: &mut Server, client: &Client, argv: &Argv) {
     }
 }
 
-fn acl_categories(spec: &super::CommandSpec) -> Vec<String> {
-    let mut v = Vec::new();
-    v.push(
-        if spec.has(super::WRITE) {
-            "@write"
-        } else {
-            "@read"
-        }
-        .to_string(),
-    );
-    if spec.has(super::FAST) {
-        v.push("@fast".into());
-    } else {
-        v.push("@slow".into());
-    }
-    if spec.has(super::ADMIN) {
-        v.push("@admin".into());
-        v.push("@dangerous".into());
-    }
-    if spec.has(super::BLOCKING) {
-        v.push("@blocking".into());
-    }
-    let g = match spec.group {
-        "generic" => "@keyspace",
-        "string" => "@string",
-        "list" => "@list",
-        "hash" => "@hash",
-        "set" => "@set",
-        "sortedset" => "@sortedset",
-        "bitmap" => "@bitmap",
-        "geo" => "@geo",
-        "stream" => "@stream",
-        "pubsub" => "@pubsub",
-        "transactions" => "@transaction",
-        "connection" => "@connection",
-        "keyspace" => "@keyspace",
-        _ => "",
-    };
-    if !g.is_empty() {
-        v.push(g.into());
-    }
-    v
-}
-
-fn command_entry(ctx: &mut Ctx, spec: &super::CommandSpec) {
-    ctx.out.array(10);
-    ctx.out.bulk(spec.name.as_bytes());
-    ctx.out.int(spec.arity as i64);
-    let flags = spec.flag_names();
-    ctx.out.set(flags.len());
-    for f in flags {
-        ctx.out.simple(f);
-    }
-    ctx.out.int(spec.first_key as i64);
-    ctx.out.int(spec.last_key as i64);
-    ctx.out.int(spec.step as i64);
-    let cats = acl_categories(spec);
-    ctx.out.set(cats.len());
-    for c in cats {
-        ctx.out.simple(&c);
-    }
-    ctx.out.set(0);
-    ctx.out.array(0);
-    ctx.out.array(0);
-}
-
-pub fn command(ctx: &mut Ctx) -> CmdResult {
-    let a = ctx.argv;
-    if a.len() == 1 {
-        ctx.out.array(TABLE.len());
-        for spec in TABLE {
-            command_entry(ctx, spec);
-        }
-        return Ok(());
-    }
-    match lower(&a[1]).as_str() {
-        "count" if a.len() == 2 => ctx.out.int(TABLE.len() as i64),
-        "info" => {
-            let names: Vec<Vec<u8>> = if a.len() == 2 {
-                TABLE.iter().map(|s| s.name.as_bytes().to_vec()).collect()
-            } else {
-                a.iter().skip(2).map(|x| x.to_vec()).collect()
-            };
-            ctx.out.array(names.len());
-            for n in names {
-                match lookup(&n) {
-                    Some(spec) => command_entry(ctx, spec),
-                    None => ctx.out.null_array(),
-                }
-            }
-        }
-        "docs" => {
-            let specs: Vec<&super::CommandSpec> = if a.len() == 2 {
-                TABLE.iter().collect()
-            } else {
-                a.iter().skip(2).filter_map(lookup).collect()
-            };
-            ctx.out.map(specs.len());
-            for s in specs {
-                ctx.out.bulk(s.name.as_bytes());
-                ctx.out.map(3);
-                ctx.out.bulk(b"summary");
-                ctx.out.bulk(b"");
-                ctx.out.bulk(b"since");
-                ctx.out.bulk(b"1.0.0");
-                ctx.out.bulk(b"group");
-                ctx.out.bulk(s.group.as_bytes());
-            }
-        }
-        "list" => {
-            let mut names: Vec<&str> = TABLE.iter().map(|s| s.name).collect();
-            if a.len() == 5 && eq_ignore_case(&a[2], "filterby") {
-                let v = &a[4];
-                names.retain(|n| match lower(&a[3]).as_str() {
-                    "pattern" => crate::util::glob_match(v, n.as_bytes(), true),
-                    "aclcat" => lookup(n.as_bytes()).is_some_and(|s| {
-                        acl_categories(s)
-                            .iter()
-                            .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(v))
-                    }),
-                    _ => false,
-                });
-            } else if a.len() != 2 {
-                return err(SYNTAX);
-            }
-            ctx.out.array(names.len());
-            for n in names {
-                ctx.out.bulk(n.as_bytes());
-            }
-        }
-        "getkeys" if a.len() >= 4 => {
-            let sub = Argv::from_slices(&a.iter().skip(2).collect::<Vec<_>>());
-            let Some(spec) = lookup(&sub[0]) else {
-                return err("ERR Invalid command specified");
-            };
-            if !super::keys::has_keys(spec) {
-                return err("ERR The command has no key arguments");
-            }
-            let argc = sub.len() as i32;
-            if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
-                return err("ERR Invalid number of arguments specified for command");
-            }
-            let keys = match super::keys::getkeys(spec, &sub) {
-                super::keys::GetKeys::Keys(k) => k,
-                super::keys::GetKeys::NoKeys => return err("ERR The command has no key arguments"),
-                super::keys::GetKeys::Invalid => {
-                    return err("ERR Invalid arguments specified for command")
-                }
-            };
-            ctx.out.array(keys.len());
-            for k in keys {
-                ctx.out.bulk(&sub[k]);
-            }
-        }
-        "help" => {
-            let lines = [
-                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "(no subcommand)",
-                "COUNT",
-                "DOCS [<command-name> ...]",
-                "GETKEYS <full-command>",
-                "INFO [<command-name> ...]",
-                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
-                "HELP",
-            ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l);
-            }
-        }
-        "count" | "getkeys" => return Err(super::sub_arity(ctx)),
-        _ => return Err(unknown_subcommand(ctx)),
-    }
-    Ok(())
+pub(crate) fn acl_categories(spec: &'static super::CommandSpec) -> Vec<String> {
+    crate::acl::categories_of(spec)
 }
 
 pub fn memory(ctx: &mut Ctx) -> CmdResult {

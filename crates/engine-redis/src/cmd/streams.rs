@@ -31,17 +31,28 @@ fn parse_loose_id(arg: &[u8]) -> Result<StreamId, Error> {
     }
 }
 
-/// Range bound: `-`, `+`, `id`, `(id` (exclusive).
-fn parse_range_id(arg: &[u8], is_start: bool) -> Result<Option<StreamId>, Error> {
+/// Range bound: `-`, `+`, `id`, `(id` (exclusive). An exclusive bound past the last (or
+/// before the first) possible ID is an error, as in redis.
+fn parse_range_id(arg: &[u8], is_start: bool) -> Result<StreamId, Error> {
     match arg {
-        b"-" => Ok(Some(StreamId::MIN)),
-        b"+" => Ok(Some(StreamId::MAX)),
+        b"-" => Ok(StreamId::MIN),
+        b"+" => Ok(StreamId::MAX),
         _ => {
             if let Some(rest) = arg.strip_prefix(b"(") {
+                if rest == b"-" || rest == b"+" {
+                    return err(INVALID_ID);
+                }
                 let id = parse_id(rest, if is_start { 0 } else { u64::MAX })?;
-                Ok(if is_start { id.next() } else { id.prev() })
+                let moved = if is_start { id.next() } else { id.prev() };
+                moved.ok_or_else(|| {
+                    Error::msg(if is_start {
+                        "ERR invalid start ID for the interval"
+                    } else {
+                        "ERR invalid end ID for the interval"
+                    })
+                })
             } else {
-                Ok(Some(parse_id(arg, if is_start { 0 } else { u64::MAX })?))
+                parse_id(arg, if is_start { 0 } else { u64::MAX })
             }
         }
     }
@@ -247,7 +258,7 @@ fn range_generic(ctx: &mut Ctx, rev: bool) -> CmdResult {
     }
     let db = ctx.db();
     let items: Vec<(StreamId, Fields)> = match (ctx.srv.ks.get_stream(db, &a[1])?, start, end) {
-        (Some(s), Some(st), Some(en)) if st <= en && count != Some(0) => {
+        (Some(s), st, en) if st <= en && count != Some(0) => {
             let it = s.entries.range(st..=en).map(|(k, v)| (*k, v.clone()));
             let v: Vec<(StreamId, Fields)> = if rev {
                 it.rev().take(count.unwrap_or(usize::MAX)).collect()
@@ -492,12 +503,17 @@ pub fn serve_blocked(
             count,
             noack,
         } => {
+            // A consumer waiting on a stream that was deleted (or replaced by another type), or
+            // on a group that was destroyed, is told so, as redis 7.0 does, instead of waiting
+            // forever.
             let Ok(Some(s)) = srv.ks.get_stream_mut(db, key) else {
-                return false;
+                out.error("UNBLOCKED the stream key no longer exists");
+                return true;
             };
             let (entries, added) = (&s.entries, s.entries_added);
             let Some(g) = s.groups.get_mut(group) else {
-                return false;
+                out.error("NOGROUP the consumer group this client was blocked on no longer exists");
+                return true;
             };
             g.deliver_new(entries, added, consumer, *count, *noack, now)
         }
@@ -940,68 +956,69 @@ pub fn xpending(ctx: &mut Ctx) -> CmdResult {
     if extended && a.len() < i + 3 {
         return err(SYNTAX);
     }
-    let g = match ctx.srv.ks.get_stream(db, &a[1])? {
-        Some(s) => s.groups.get(&a[2][..]).cloned(),
-        None => None,
+    // The range is checked before the group is looked up, as redis does.
+    let range = if extended {
+        let start = parse_range_id(&a[i], true)?;
+        let end = parse_range_id(&a[i + 1], false)?;
+        let count = parse_i64(&a[i + 2]).ok_or(Error::msg(NOT_INT))?.max(0) as usize;
+        Some((start, end, count, a.get(i + 3)))
+    } else {
+        None
     };
-    let Some(g) = g else {
+    let Some(g) = ctx
+        .srv
+        .ks
+        .get_stream(db, &a[1])?
+        .and_then(|s| s.groups.get(&a[2][..]))
+    else {
         return Err(nogroup(&a[1], &a[2], ""));
     };
-    if !extended {
-        ctx.out.array(4);
-        ctx.out.int(g.pel.len() as i64);
-        if g.pel.is_empty() {
-            ctx.out.null();
-            ctx.out.null();
-            ctx.out.null_array();
-        } else {
-            ctx.out
-                .bulk(&g.pel.keys().next().copied().unwrap_or_default().to_bytes());
-            ctx.out.bulk(
-                &g.pel
-                    .keys()
-                    .next_back()
-                    .copied()
-                    .unwrap_or_default()
-                    .to_bytes(),
-            );
-            let counts: Vec<(&Vec<u8>, usize)> = g
-                .consumers
-                .iter()
-                .filter(|(_, c)| !c.pending.is_empty())
-                .map(|(n, c)| (n, c.pending.len()))
-                .collect();
-            ctx.out.array(counts.len());
-            for (n, c) in counts {
-                ctx.out.array(2);
-                ctx.out.bulk(n);
-                ctx.out.bulk(c.to_string().as_bytes());
+    let out = &mut *ctx.out;
+    let Some((start, end, count, consumer)) = range else {
+        out.array(4);
+        out.int(g.pel.len() as i64);
+        match (g.pel.keys().next(), g.pel.keys().next_back()) {
+            (Some(first), Some(last)) => {
+                out.bulk(&first.to_bytes());
+                out.bulk(&last.to_bytes());
+                let counts: Vec<(&Vec<u8>, usize)> = g
+                    .consumers
+                    .iter()
+                    .filter(|(_, c)| !c.pending.is_empty())
+                    .map(|(n, c)| (n, c.pending.len()))
+                    .collect();
+                out.array(counts.len());
+                for (n, c) in counts {
+                    out.array(2);
+                    out.bulk(n);
+                    out.bulk(c.to_string().as_bytes());
+                }
+            }
+            _ => {
+                out.null();
+                out.null();
+                out.null_array();
             }
         }
         return Ok(());
-    }
-    let start = parse_range_id(&a[i], true)?.unwrap_or(StreamId::MAX);
-    let end = parse_range_id(&a[i + 1], false)?.unwrap_or(StreamId::MIN);
-    let count = parse_i64(&a[i + 2]).ok_or(Error::msg(NOT_INT))?.max(0) as usize;
-    let consumer = a.get(i + 3).map(|c| c.to_vec());
-    let rows: Vec<(StreamId, PendingEntry)> = if start > end {
+    };
+    let rows: Vec<(&StreamId, &PendingEntry)> = if start > end {
         Vec::new()
     } else {
         g.pel
             .range(start..=end)
-            .filter(|(_, pe)| consumer.as_ref().is_none_or(|c| &pe.consumer == c))
+            .filter(|(_, pe)| consumer.is_none_or(|c| pe.consumer[..] == c[..]))
             .filter(|(_, pe)| now - pe.delivery_time >= min_idle)
             .take(count)
-            .map(|(k, v)| (*k, v.clone()))
             .collect()
     };
-    ctx.out.array(rows.len());
+    out.array(rows.len());
     for (id, pe) in rows {
-        ctx.out.array(4);
-        ctx.out.bulk(&id.to_bytes());
-        ctx.out.bulk(&pe.consumer);
-        ctx.out.int(now - pe.delivery_time);
-        ctx.out.int(pe.delivery_count as i64);
+        out.array(4);
+        out.bulk(&id.to_bytes());
+        out.bulk(&pe.consumer);
+        out.int(now - pe.delivery_time);
+        out.int(pe.delivery_count as i64);
     }
     Ok(())
 }
@@ -1164,7 +1181,7 @@ pub fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
     let min_idle = parse_i64(&a[4]).ok_or(Error::msg(
         "ERR Invalid min-idle-time argument for XAUTOCLAIM",
     ))?;
-    let start = parse_range_id(&a[5], true)?.unwrap_or(StreamId::MAX);
+    let start = parse_range_id(&a[5], true)?;
     let (mut count, mut justid) = (100usize, false);
     let mut i = 6;
     while i < a.len() {

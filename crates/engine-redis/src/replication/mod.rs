@@ -1068,6 +1068,7 @@ pub mod link {
                 c.repl_role = Some("master");
                 // The primary's stream is trusted: no AUTH on this side of the link.
                 c.authenticated = true;
+                c.user = None;
             }
         }
     }

@@ -232,42 +232,49 @@ impl Drop for NodeProcess {
     }
 }
 
-/// Starts `ferrocache node --engine <engine>` with two threads and `extra` arguments on a free
-/// port, in a fresh directory, and waits until it answers as itself.
-pub fn start_node(engine: &str, extra: &[&str]) -> NodeProcess {
-    let dir = tempfile::tempdir().unwrap().keep();
+/// Spawns the server that `command(port)` builds on a free port and waits until the server
+/// answering there reports this child's pid (another test may win the port in between: then
+/// it tries another). Panics after five ports.
+pub fn spawn_on_free_port(command: impl Fn(u16) -> Command, memcached: bool) -> (Child, u16) {
     for _ in 0..5 {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_ferrocache"))
-            .args(["node", "--engine", engine, "--bind", "127.0.0.1"])
-            .args(["--threads", "2", "--port", &port.to_string()])
-            .args(extra)
-            .arg("--dir")
-            .arg(&dir)
+        let mut child = command(port)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
-        let mut node = NodeProcess { child, port };
+            .expect("the server starts");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if node.child.try_wait().unwrap().is_some() {
-                break; // lost the port to someone else: try another
-            }
-            // The port may have gone to another test's server: it must be this child.
-            if reported_pid(&format!("127.0.0.1:{port}"), engine == "memcached")
-                == Some(node.child.id())
-            {
-                return node;
+        while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            if reported_pid(&format!("127.0.0.1:{port}"), memcached) == Some(child.id()) {
+                return (child, port);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = node.child.kill();
-        let _ = node.child.wait();
+        let _ = child.kill();
+        let _ = child.wait();
     }
-    panic!("the {engine} node did not start");
+    panic!("the server did not start");
+}
+
+/// Starts `ferrocache node --engine <engine>` with two threads and `extra` arguments on a free
+/// port, in a fresh directory.
+pub fn start_node(engine: &str, extra: &[&str]) -> NodeProcess {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let (child, port) = spawn_on_free_port(
+        |port| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_ferrocache"));
+            c.args(["node", "--engine", engine, "--bind", "127.0.0.1"])
+                .args(["--threads", "2", "--port", &port.to_string()])
+                .args(extra)
+                .arg("--dir")
+                .arg(&dir);
+            c
+        },
+        engine == "memcached",
+    );
+    NodeProcess { child, port }
 }

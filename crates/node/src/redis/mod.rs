@@ -465,10 +465,19 @@ enum Wake {
     Deadline,
 }
 
+/// How registering a new connection ended.
+enum Admission {
+    Admitted(u64),
+    /// Over `maxclients`.
+    Refused,
+    /// The peer went away first.
+    Gone,
+}
+
 /// Registers a connection that arrives while a script holds the engine (registering needs the
 /// engine) without leaving it unanswered meanwhile, as redis answers: each request gets BUSY,
 /// SCRIPT KILL works, and SHUTDOWN NOSAVE stops the script and waits in `buf` to run once the
-/// connection is registered. None if the client left first.
+/// connection is registered (or refused by `maxclients`).
 async fn register_while_script_runs<S: AsyncRead + AsyncWrite + Unpin>(
     sock: &mut S,
     engine: &Arc<Engine>,
@@ -476,9 +485,9 @@ async fn register_while_script_runs<S: AsyncRead + AsyncWrite + Unpin>(
     info: ConnInfo,
     outbox: Arc<dyn Outbox>,
     buf: &mut BytesMut,
-) -> Option<u64> {
+) -> Admission {
     let eng = engine.clone();
-    let mut registration = tokio::task::spawn_blocking(move || eng.connect(kind, info, outbox));
+    let mut registration = tokio::task::spawn_blocking(move || eng.try_connect(kind, info, outbox));
     let limits = RequestLimits {
         max_bulk_len: engine.proto_max_bulk_len(),
         authenticated: false,
@@ -488,17 +497,21 @@ async fn register_while_script_runs<S: AsyncRead + AsyncWrite + Unpin>(
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     loop {
         tokio::select! {
-            id = &mut registration => return id.ok(),
+            id = &mut registration => return match id {
+                Ok(Some(id)) => Admission::Admitted(id),
+                Ok(None) => Admission::Refused,
+                Err(_) => Admission::Gone,
+            },
             r = sock.read_buf(buf), if !held => {
                 if !matches!(r, Ok(n) if n > 0) {
                     // Gone: unregister once the registration is through.
                     let eng = engine.clone();
                     tokio::spawn(async move {
-                        if let Ok(id) = registration.await {
+                        if let Ok(Some(id)) = registration.await {
                             let _ = tokio::task::spawn_blocking(move || eng.disconnect(id)).await;
                         }
                     });
-                    return None;
+                    return Admission::Gone;
                 }
             }
             _ = tick.tick() => {}
@@ -517,7 +530,7 @@ async fn register_while_script_runs<S: AsyncRead + AsyncWrite + Unpin>(
         }
         buf.advance(consumed);
         if !out.is_empty() && sock.write_all(&out).await.is_err() {
-            return None;
+            return Admission::Gone;
         }
     }
 }
@@ -537,13 +550,25 @@ async fn serve<S>(
     let outbox: Arc<dyn Outbox> = mailbox.clone();
     let mut mail = mailbox::MailboxRx::new(mailbox);
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    let id = if engine.script_running() {
-        match register_while_script_runs(&mut sock, &engine, kind, info, outbox, &mut buf).await {
-            Some(id) => id,
-            None => return,
-        }
+    let admission = if engine.script_running() {
+        register_while_script_runs(&mut sock, &engine, kind, info, outbox, &mut buf).await
     } else {
-        engine.connect(kind, info, outbox)
+        match engine.try_connect(kind, info, outbox) {
+            Some(id) => Admission::Admitted(id),
+            None => Admission::Refused,
+        }
+    };
+    let id = match admission {
+        Admission::Admitted(id) => id,
+        Admission::Refused => {
+            // Over `maxclients`: redis's error, then the connection closes.
+            let _ = sock
+                .write_all(engine_redis::server::MAX_CLIENTS_ERROR)
+                .await;
+            let _ = sock.shutdown().await;
+            return;
+        }
+        Admission::Gone => return,
     };
     // Until AUTH succeeds, requests get redis's unauthenticated limits (10 arguments, 16 KiB
     // each), so an unauthenticated peer cannot make the server buffer large requests.

@@ -1,0 +1,366 @@
+//! COMMAND and the subcommand half of the command table: COMMAND [COUNT | LIST | INFO | DOCS |
+//! GETKEYS | GETKEYSANDFLAGS | HELP].
+//!
+//! [`SUBCOMMANDS`] lists the subcommands of the container commands (`config|get`,
+//! `client|list`, ...) the way redis 7.0's table has them: own arity, flags, key position and
+//! group, the container's handler. The dispatcher never looks here (the container's handler
+//! parses its subcommand); COMMAND LIST/INFO and key extraction do.
+
+use super::keys::{getkeys, has_keys, GetKeys};
+use super::server::{self, acl_categories};
+use super::{
+    err, lookup, unknown_subcommand, CmdResult, CommandSpec, Ctx, ADMIN, ALLOW_BUSY, DENYOOM,
+    LOADING, NOSCRIPT, PUBSUB, RANDOM, READONLY, STALE, SYNTAX, TABLE, WRITE,
+};
+use crate::util::{eq_ignore_case, lower};
+use resp::request::Argv;
+
+macro_rules! s {
+    ($name:expr, $arity:expr, $flags:expr, $fk:expr, $lk:expr, $st:expr, $group:expr, $h:expr) => {
+        CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $fk,
+            last_key: $lk,
+            step: $st,
+            group: $group,
+            handler: $h,
+        }
+    };
+}
+
+/// Subcommands of the container commands, sorted by full name.
+#[rustfmt::skip]
+pub static SUBCOMMANDS: &[CommandSpec] = &[
+    s!("acl|cat", -2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|deluser", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|dryrun", -4, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|genpass", -2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|getuser", 3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|help", 2, LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|list", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|load", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|log", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|save", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|setuser", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|users", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("acl|whoami", 2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
+    s!("client|caching", 3, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|getname", 2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|getredir", 2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|help", 2, LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|id", 2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|info", 2, NOSCRIPT | LOADING | STALE | RANDOM, 0, 0, 0, "connection", server::client),
+    s!("client|kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|list", -2, ADMIN | NOSCRIPT | LOADING | STALE | RANDOM, 0, 0, 0, "connection", server::client),
+    s!("client|no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|no-touch", 3, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|reply", 3, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|setname", 3, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|setinfo", 4, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|tracking", -3, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|trackinginfo", 2, NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("client|unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    s!("cluster|addslots", -3, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|addslotsrange", -4, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|bumpepoch", 2, ADMIN | STALE | RANDOM, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|count-failure-reports", 3, ADMIN | STALE | RANDOM, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|countkeysinslot", 3, STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|delslots", -3, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|delslotsrange", -4, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|failover", -2, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|flushslots", 2, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|forget", 3, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|getkeysinslot", 4, STALE | RANDOM, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|help", 2, LOADING | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|info", 2, STALE | RANDOM, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|keyslot", 3, STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|links", 2, STALE | RANDOM, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|meet", -4, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|myid", 2, STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|nodes", 2, STALE | RANDOM, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|replicas", 3, ADMIN | STALE | RANDOM, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|replicate", 3, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|reset", -2, ADMIN | STALE | NOSCRIPT, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|saveconfig", 2, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|set-config-epoch", 3, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|setslot", -4, ADMIN | STALE, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|shards", 2, STALE | RANDOM, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|slaves", 3, ADMIN | STALE | RANDOM, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("cluster|slots", 2, STALE | RANDOM, 0, 0, 0, "cluster", server::cluster_disabled),
+    s!("command|count", 2, LOADING | STALE, 0, 0, 0, "server", self::command),
+    s!("command|docs", -2, LOADING | STALE | RANDOM, 0, 0, 0, "server", self::command),
+    s!("command|getkeys", -4, LOADING | STALE, 0, 0, 0, "server", self::command),
+    s!("command|getkeysandflags", -4, LOADING | STALE, 0, 0, 0, "server", self::command),
+    s!("command|help", 2, LOADING | STALE, 0, 0, 0, "server", self::command),
+    s!("command|info", -2, LOADING | STALE | RANDOM, 0, 0, 0, "server", self::command),
+    s!("command|list", -2, LOADING | STALE | RANDOM, 0, 0, 0, "server", self::command),
+    s!("config|get", -3, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::config),
+    s!("config|help", 2, LOADING | STALE, 0, 0, 0, "server", server::config),
+    s!("config|resetstat", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::config),
+    s!("config|rewrite", 2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::config),
+    s!("config|set", -4, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::config),
+    s!("latency|doctor", 2, ADMIN | NOSCRIPT | LOADING | STALE | RANDOM, 0, 0, 0, "server", server::latency),
+    s!("latency|help", 2, LOADING | STALE, 0, 0, 0, "server", server::latency),
+    s!("latency|histogram", -2, ADMIN | NOSCRIPT | LOADING | STALE | RANDOM, 0, 0, 0, "server", server::latency),
+    s!("latency|history", 3, ADMIN | NOSCRIPT | LOADING | STALE | RANDOM, 0, 0, 0, "server", server::latency),
+    s!("latency|latest", 2, ADMIN | NOSCRIPT | LOADING | STALE | RANDOM, 0, 0, 0, "server", server::latency),
+    s!("latency|reset", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::latency),
+    s!("memory|doctor", 2, RANDOM, 0, 0, 0, "server", server::memory),
+    s!("memory|help", 2, LOADING | STALE, 0, 0, 0, "server", server::memory),
+    s!("memory|malloc-stats", 2, RANDOM, 0, 0, 0, "server", server::memory),
+    s!("memory|purge", 2, 0, 0, 0, 0, "server", server::memory),
+    s!("memory|stats", 2, RANDOM, 0, 0, 0, "server", server::memory),
+    s!("memory|usage", -3, READONLY, 2, 2, 1, "server", server::memory),
+    s!("module|help", 2, LOADING | STALE, 0, 0, 0, "server", server::module),
+    s!("module|list", 2, ADMIN | NOSCRIPT | RANDOM, 0, 0, 0, "server", server::module),
+    s!("module|load", -3, ADMIN | NOSCRIPT, 0, 0, 0, "server", server::module),
+    s!("module|loadex", -3, ADMIN | NOSCRIPT, 0, 0, 0, "server", server::module),
+    s!("module|unload", 3, ADMIN | NOSCRIPT, 0, 0, 0, "server", server::module),
+    s!("object|encoding", 3, READONLY | RANDOM, 2, 2, 1, "generic", super::keys::object),
+    s!("object|freq", 3, READONLY | RANDOM, 2, 2, 1, "generic", super::keys::object),
+    s!("object|help", 2, LOADING | STALE, 0, 0, 0, "generic", super::keys::object),
+    s!("object|idletime", 3, READONLY | RANDOM, 2, 2, 1, "generic", super::keys::object),
+    s!("object|refcount", 3, READONLY | RANDOM, 2, 2, 1, "generic", super::keys::object),
+    s!("pubsub|channels", -2, PUBSUB | LOADING | STALE, 0, 0, 0, "pubsub", super::pubsub_cmds::pubsub),
+    s!("pubsub|help", 2, LOADING | STALE, 0, 0, 0, "pubsub", super::pubsub_cmds::pubsub),
+    s!("pubsub|numpat", 2, PUBSUB | LOADING | STALE, 0, 0, 0, "pubsub", super::pubsub_cmds::pubsub),
+    s!("pubsub|numsub", -2, PUBSUB | LOADING | STALE, 0, 0, 0, "pubsub", super::pubsub_cmds::pubsub),
+    s!("pubsub|shardchannels", -2, PUBSUB | LOADING | STALE, 0, 0, 0, "pubsub", super::pubsub_cmds::pubsub),
+    s!("pubsub|shardnumsub", -2, PUBSUB | LOADING | STALE, 0, 0, 0, "pubsub", super::pubsub_cmds::pubsub),
+    s!("script|debug", 3, NOSCRIPT, 0, 0, 0, "scripting", super::scripting::script),
+    s!("script|exists", -3, NOSCRIPT, 0, 0, 0, "scripting", super::scripting::script),
+    s!("script|flush", -2, NOSCRIPT, 0, 0, 0, "scripting", super::scripting::script),
+    s!("script|help", 2, LOADING | STALE, 0, 0, 0, "scripting", super::scripting::script),
+    s!("script|kill", 2, NOSCRIPT | ALLOW_BUSY, 0, 0, 0, "scripting", super::scripting::script),
+    s!("script|load", 3, NOSCRIPT | STALE, 0, 0, 0, "scripting", super::scripting::script),
+    s!("slowlog|get", -2, ADMIN | LOADING | STALE | RANDOM, 0, 0, 0, "server", server::slowlog),
+    s!("slowlog|help", 2, LOADING | STALE, 0, 0, 0, "server", server::slowlog),
+    s!("slowlog|len", 2, ADMIN | LOADING | STALE | RANDOM, 0, 0, 0, "server", server::slowlog),
+    s!("slowlog|reset", 2, ADMIN | LOADING | STALE, 0, 0, 0, "server", server::slowlog),
+    s!("xgroup|create", -5, WRITE | DENYOOM, 2, 2, 1, "stream", super::streams::xgroup),
+    s!("xgroup|createconsumer", 5, WRITE | DENYOOM, 2, 2, 1, "stream", super::streams::xgroup),
+    s!("xgroup|delconsumer", 5, WRITE, 2, 2, 1, "stream", super::streams::xgroup),
+    s!("xgroup|destroy", 4, WRITE, 2, 2, 1, "stream", super::streams::xgroup),
+    s!("xgroup|help", 2, LOADING | STALE, 0, 0, 0, "stream", super::streams::xgroup),
+    s!("xgroup|setid", -5, WRITE, 2, 2, 1, "stream", super::streams::xgroup),
+    s!("xinfo|consumers", 4, READONLY | RANDOM, 2, 2, 1, "stream", super::streams::xinfo),
+    s!("xinfo|groups", 3, READONLY, 2, 2, 1, "stream", super::streams::xinfo),
+    s!("xinfo|help", 2, LOADING | STALE, 0, 0, 0, "stream", super::streams::xinfo),
+    s!("xinfo|stream", -3, READONLY, 2, 2, 1, "stream", super::streams::xinfo),
+];
+
+/// The subcommands of a container (empty for other commands).
+pub fn subcommands_of(container: &str) -> impl Iterator<Item = &'static CommandSpec> + '_ {
+    SUBCOMMANDS
+        .iter()
+        .filter(move |s| s.name.split_once('|').is_some_and(|(c, _)| c == container))
+}
+
+/// A command or `container|sub` name (any case), as COMMAND INFO/DOCS accept them.
+pub fn lookup_full(name: &[u8]) -> Option<&'static CommandSpec> {
+    let l = lower(name);
+    if l.contains('|') {
+        return SUBCOMMANDS.iter().find(|s| s.name == l);
+    }
+    lookup(name)
+}
+
+/// The spec that describes a whole command line: the subcommand's for a container command.
+/// `Err` when the container does not know the subcommand.
+fn resolve(argv: &Argv) -> Result<&'static CommandSpec, ()> {
+    let top = lookup(&argv[0]).ok_or(())?;
+    if subcommands_of(top.name).next().is_none() {
+        return Ok(top);
+    }
+    let Some(sub) = argv.get(1) else {
+        return Ok(top);
+    };
+    let full = format!("{}|{}", top.name, lower(sub));
+    SUBCOMMANDS.iter().find(|s| s.name == full).ok_or(())
+}
+
+/// ACL categories (COMMAND INFO, COMMAND LIST FILTERBY ACLCAT): redis's, from the ACL command
+/// table, which knows subcommands by their full name too.
+fn categories(spec: &'static CommandSpec) -> Vec<String> {
+    if !spec.name.contains('|') {
+        return acl_categories(spec);
+    }
+    let bits = crate::acl::lookup_command(spec.name.as_bytes())
+        .and_then(crate::acl::command)
+        .map_or(0, |c| c.categories);
+    crate::acl::CATEGORY_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, n)| format!("@{n}"))
+        .collect()
+}
+
+fn entry(ctx: &mut Ctx, spec: &'static CommandSpec) {
+    ctx.out.array(10);
+    ctx.out.bulk(spec.name.as_bytes());
+    ctx.out.int(spec.arity as i64);
+    let flags = spec.flag_names();
+    ctx.out.set(flags.len());
+    for f in flags {
+        ctx.out.simple(f);
+    }
+    ctx.out.int(spec.first_key as i64);
+    ctx.out.int(spec.last_key as i64);
+    ctx.out.int(spec.step as i64);
+    let cats = categories(spec);
+    ctx.out.set(cats.len());
+    for c in cats {
+        ctx.out.simple(&c);
+    }
+    ctx.out.set(0);
+    ctx.out.array(0);
+    let subs: Vec<&CommandSpec> = if spec.name.contains('|') {
+        Vec::new()
+    } else {
+        subcommands_of(spec.name).collect()
+    };
+    ctx.out.array(subs.len());
+    for s in subs {
+        entry(ctx, s);
+    }
+}
+
+/// Every name COMMAND LIST knows: commands, then each container's subcommands.
+fn all_names() -> impl Iterator<Item = &'static CommandSpec> {
+    TABLE.iter().chain(SUBCOMMANDS.iter())
+}
+
+pub fn command(ctx: &mut Ctx) -> CmdResult {
+    let a = ctx.argv;
+    if a.len() == 1 {
+        ctx.out.array(TABLE.len());
+        for spec in TABLE {
+            entry(ctx, spec);
+        }
+        return Ok(());
+    }
+    match lower(&a[1]).as_str() {
+        "count" if a.len() == 2 => ctx.out.int(TABLE.len() as i64),
+        "info" => {
+            let specs: Vec<Option<&CommandSpec>> = if a.len() == 2 {
+                TABLE.iter().map(Some).collect()
+            } else {
+                a.iter().skip(2).map(lookup_full).collect()
+            };
+            ctx.out.array(specs.len());
+            for s in specs {
+                match s {
+                    Some(spec) => entry(ctx, spec),
+                    None => ctx.out.null_array(),
+                }
+            }
+        }
+        "docs" => {
+            let specs: Vec<&CommandSpec> = if a.len() == 2 {
+                TABLE.iter().collect()
+            } else {
+                a.iter().skip(2).filter_map(lookup_full).collect()
+            };
+            ctx.out.map(specs.len());
+            for s in specs {
+                ctx.out.bulk(s.name.as_bytes());
+                ctx.out.map(3);
+                ctx.out.bulk(b"summary");
+                ctx.out.bulk(b"");
+                ctx.out.bulk(b"since");
+                ctx.out.bulk(b"1.0.0");
+                ctx.out.bulk(b"group");
+                ctx.out.bulk(s.group.as_bytes());
+            }
+        }
+        "list" => {
+            let names: Vec<&str> = match a.len() {
+                2 => all_names().map(|s| s.name).collect(),
+                5 if eq_ignore_case(&a[2], "filterby") => {
+                    let v = &a[4];
+                    match lower(&a[3]).as_str() {
+                        "pattern" => all_names()
+                            .filter(|s| crate::util::glob_match(v, s.name.as_bytes(), true))
+                            .map(|s| s.name)
+                            .collect(),
+                        "aclcat" => all_names()
+                            .filter(|s| {
+                                categories(s)
+                                    .iter()
+                                    .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(v))
+                            })
+                            .map(|s| s.name)
+                            .collect(),
+                        // No modules are ever loaded.
+                        "module" => Vec::new(),
+                        _ => return err(SYNTAX),
+                    }
+                }
+                _ => return err(SYNTAX),
+            };
+            ctx.out.array(names.len());
+            for n in names {
+                ctx.out.bulk(n.as_bytes());
+            }
+        }
+        sub @ ("getkeys" | "getkeysandflags") if a.len() >= 4 => {
+            let with_flags = sub == "getkeysandflags";
+            let line = Argv::from_slices(&a.iter().skip(2).collect::<Vec<_>>());
+            let Ok(spec) = resolve(&line) else {
+                return err("ERR Invalid command specified");
+            };
+            let argc = line.len() as i32;
+            if !has_keys(spec) {
+                return err("ERR The command has no key arguments");
+            }
+            if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+                return err("ERR Invalid number of arguments specified for command");
+            }
+            let keys = match getkeys(spec, &line) {
+                GetKeys::Keys(k) => k,
+                GetKeys::NoKeys => return err("ERR The command has no key arguments"),
+                GetKeys::Invalid => return err("ERR Invalid arguments specified for command"),
+            };
+            let flags = super::keys::key_flags(spec, &line, keys.len());
+            ctx.out.array(keys.len());
+            for (k, f) in keys.iter().zip(flags) {
+                if with_flags {
+                    ctx.out.array(2);
+                    ctx.out.bulk(&line[*k]);
+                    let names = super::keys::key_flag_names(f);
+                    ctx.out.set(names.len());
+                    for n in names {
+                        ctx.out.simple(n);
+                    }
+                } else {
+                    ctx.out.bulk(&line[*k]);
+                }
+            }
+        }
+        "help" => {
+            let lines = [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "COUNT",
+                "DOCS [<command-name> ...]",
+                "GETKEYS <full-command>",
+                "GETKEYSANDFLAGS <full-command>",
+                "INFO [<command-name> ...]",
+                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+                "HELP",
+            ];
+            ctx.out.array(lines.len());
+            for l in lines {
+                ctx.out.simple(l);
+            }
+        }
+        "count" | "getkeys" | "getkeysandflags" => return Err(super::sub_arity(ctx)),
+        _ => return Err(unknown_subcommand(ctx)),
+    }
+    Ok(())
+}
