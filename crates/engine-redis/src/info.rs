@@ -225,6 +225,18 @@ fn section(srv: &Server, name: &str, o: &mut String, caller: usize) {
             w(o, "used_memory_lua_human", &"0B");
             w(o, "used_memory_scripts_eval", &0);
             w(o, "number_of_cached_scripts", &0);
+            let functions = &srv.scripts.functions;
+            let vm_functions = functions.vm_memory();
+            w(o, "number_of_functions", &functions.function_count());
+            w(o, "number_of_libraries", &functions.library_count());
+            w(o, "used_memory_vm_functions", &vm_functions);
+            w(o, "used_memory_vm_total", &vm_functions);
+            w(
+                o,
+                "used_memory_vm_total_human",
+                &human_bytes(vm_functions as u64),
+            );
+            w(o, "used_memory_functions", &functions.overhead());
             w(o, "used_memory_scripts", &0);
             w(o, "used_memory_scripts_human", &"0B");
             w(o, "maxmemory", &maxmem);

@@ -1040,6 +1040,109 @@ pfdebug getreg
 pfselftest
 "#;
 
+const FUNCTIONS: &str = r##"
+function flush
+function list
+function stats
+function load "#!lua name=lib1\nredis.register_function('get1', function(keys, args) return redis.call('get', keys[1]) end)"
+function load "#!lua name=lib1\nreturn 1"
+function list
+function list withcode
+function list libraryname lib*
+function list libraryname nope
+function list libraryname
+function list bogus
+function list withcode withcode
+set k v
+fcall get1 1 k
+fcall get1 0
+fcall get1 1
+fcall get1 x k
+fcall get1 -1 k
+fcall nope 0
+fcall_ro get1 1 k
+function load "#!lua name=lib2\nredis.register_function{function_name='ro', callback=function(keys) return redis.call('strlen', keys[1]) end, flags={'no-writes', 'allow-oom'}, description='read only'}"
+fcall_ro ro 1 k
+fcall ro 1 k
+function list libraryname lib2
+function load "#!lua name=lib3\nredis.register_function{function_name='wr', callback=function(keys, args) return redis.call('set', keys[1], args[1]) end, flags={'no-writes'}}"
+fcall wr 1 k x
+get k
+function load "#!lua name=lib4\nredis.register_function('w', function(keys, args) redis.call('set', keys[1], args[1]) return redis.call('incr', keys[1]) end)"
+fcall w 1 n 41
+fcall w 1 n x
+get n
+function load "#!lua name=lib5\nredis.register_function('t', function(keys, args) return {1, 'a', {2, 3}, true, false, 1.5, {ok='st'}} end)"
+fcall t 0
+function load "#!lua name=lib6\nredis.register_function('e', function() return redis.error_reply('MY err') end)\nredis.register_function('p', function() return redis.pcall('incr', 'k') end)\nredis.register_function('g', function() return nosuch end)"
+fcall e 0
+fcall p 0
+fcall g 0
+config set maxmemory 1
+fcall w 1 n 5
+fcall_ro ro 1 k
+function load "#!lua name=oom\nredis.register_function('o', function() return 1 end)"
+config set maxmemory 0
+function stats
+function load "#!lua name=lib1\nredis.register_function('other', function() return 1 end)"
+function load replace "#!lua name=lib1\nredis.register_function('ro', function() return 1 end)"
+function load replace "#!lua name=lib1\nredis.register_function('get2', function(keys) return redis.call('get', keys[1]) end)"
+fcall get1 1 k
+fcall get2 1 k
+function load bogus "#!lua name=lib9\nredis.register_function('x', function() end)"
+function load replace
+function load "lua name=x\n"
+function load "#!lua name=x"
+function load "#!lua\nreturn 1"
+function load "#!lua foo=bar\nreturn 1"
+function load "#!lua name=a name=b\nreturn 1"
+function load "#!lua name=a-b\nreturn 1"
+function load "#!js name=x\nreturn 1"
+function load "#!lua name=x\nreturn 1"
+function load "#!lua name=x\nredis.call('set', 'a', 'b')"
+function load "#!lua name=x\nlocal s = string.len('a')"
+function load "#!lua name=x\nredis.register_function('f', function() end"
+function load "#!lua name=x\nredis.register_function('a-b', function() end)"
+function load "#!lua name=x\nredis.register_function('a', function() end)\nredis.register_function('a', function() end)"
+function load "#!lua name=x\nredis.register_function{function_name='a', callback=function() end, flags={'bad'}}"
+function load "#!lua name=x\nredis.register_function{function_name='a', callback=function() end, flags='no-writes'}"
+function load "#!lua name=x\nredis.register_function{function_name='a', callback=function() end, other=1}"
+function load "#!lua name=x\nredis.register_function{callback=function() end}"
+function load "#!lua name=x\nredis.register_function{function_name='a'}"
+function load "#!lua name=x\nredis.register_function{function_name=1, callback=function() end}"
+function load "#!lua name=x\nredis.register_function{function_name='a', callback='c'}"
+function load "#!lua name=x\nredis.register_function{function_name='a', callback=function() end, description=1}"
+function load "#!lua name=x\nredis.register_function('a')"
+function load "#!lua name=x\nredis.register_function(1, function() end)"
+function load "#!lua name=x\nredis.register_function('a', 'b')"
+function load "#!lua name=x\nredis.register_function('a')"
+function load "#!lua name=x\nredis.register_function(function() end)"
+function load "#!lua name=x\nredis.register_function('a', function() end, 3)"
+function load "#!lua name=x\nredis.log(redis.LOG_NOTICE, 'loading') redis.register_function('v', function() return redis.REDIS_VERSION end)"
+fcall v 0
+function load "#!lua name=y\nredis.register_function('gl', function() x = 1 end)"
+fcall gl 0
+function delete x
+function delete y
+function delete nope
+function delete
+function stats
+function flush bogus
+function flush async
+function list
+fcall get2 1 k
+function load "#!lua name=z\nredis.register_function('z1', function() return 1 end)"
+function flush sync
+function stats
+function dump extra
+function restore
+function restore bad
+function restore bad bogus
+function nosuch
+function help extra
+fcall
+"##;
+
 #[test]
 fn differential_hand_written_groups() {
     let (ours, real) = servers();
@@ -1053,6 +1156,7 @@ fn differential_hand_written_groups() {
         ("bits", BITS),
         ("geo", GEO),
         ("streams", STREAMS),
+        ("functions", FUNCTIONS),
         ("misc", MISC),
     ] {
         let mut p = Pair::new(ours.addr(), real.addr);

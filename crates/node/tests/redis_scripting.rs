@@ -347,3 +347,170 @@ fn shutdown_nosave_stops_a_busy_script() {
         "the node shut down"
     );
 }
+
+const LIB_A: &str = "#!lua name=liba\n\
+    redis.register_function{function_name='a_get', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='reads'}\n\
+    redis.register_function('a_set', function(keys, args) return redis.call('set', keys[1], args[1]) end)";
+/// Long enough that redis compresses it (LZF) in its payloads.
+const LIB_B: &str = "#!lua name=libb\n\
+    -- padding padding padding padding padding padding padding padding padding padding\n\
+    redis.register_function('b_echo', function(keys, args) return args end)";
+
+/// FUNCTION DUMP payloads move both ways between our node and redis-server 7.0, and so do
+/// RDB files holding function libraries.
+#[test]
+fn function_dump_restore_and_rdb_across_servers() {
+    let node = start_ours(&[]);
+    let real = start_real(&[]);
+    let ok = Frame::Simple(b"OK".to_vec());
+    for (src_addr, dst_addr, from) in [
+        (node.addr(), real.addr, "ours"),
+        (real.addr, node.addr(), "redis"),
+    ] {
+        let (src, dst) = (
+            &mut Client::connect(src_addr),
+            &mut Client::connect(dst_addr),
+        );
+        for c in [&mut *src, &mut *dst] {
+            assert_eq!(c.cmd(&["FUNCTION", "FLUSH"]), ok);
+        }
+        assert_eq!(
+            src.cmd(&["FUNCTION", "LOAD", LIB_A]),
+            Frame::Bulk(b"liba".to_vec())
+        );
+        assert_eq!(
+            src.cmd(&["FUNCTION", "LOAD", LIB_B]),
+            Frame::Bulk(b"libb".to_vec())
+        );
+        let Frame::Bulk(payload) = src.cmd(&["FUNCTION", "DUMP"]) else {
+            panic!("FUNCTION DUMP from {from}")
+        };
+        let restore = |c: &mut Client, policy: &str| {
+            c.cmd(&[
+                b"FUNCTION".as_slice(),
+                b"RESTORE",
+                &payload,
+                policy.as_bytes(),
+            ])
+        };
+        assert_eq!(restore(dst, "APPEND"), ok, "RESTORE from {from}");
+        // Which of the two libraries redis names first is its hash table's order.
+        let Frame::Error(e) = restore(dst, "APPEND") else {
+            panic!("second APPEND from {from} is refused")
+        };
+        let e = String::from_utf8_lossy(&e).to_string();
+        assert!(
+            e == "ERR Library liba already exists" || e == "ERR Library libb already exists",
+            "{e}"
+        );
+        assert_eq!(restore(dst, "REPLACE"), ok);
+        assert_eq!(restore(dst, "FLUSH"), ok);
+        for args in [
+            &["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "libb"][..],
+            &["FCALL", "a_set", "1", "k", "v"],
+            &["FCALL_RO", "a_get", "1", "k"],
+            &["FCALL", "b_echo", "0", "x", "y"],
+            &["FUNCTION", "STATS"],
+        ] {
+            assert_eq!(
+                src.cmd(args),
+                dst.cmd(args),
+                "{args:?} after RESTORE from {from}"
+            );
+        }
+        let mut corrupt = payload.clone();
+        let last = corrupt.len() - 1;
+        corrupt[last] ^= 1;
+        assert_eq!(
+            dst.cmd(&[b"FUNCTION".as_slice(), b"RESTORE", &corrupt]),
+            Frame::Error(b"ERR DUMP payload version or checksum are wrong".to_vec())
+        );
+    }
+
+    // RDB files: redis-server's libraries load into our node, and ours into redis-server.
+    let dir_real = tempfile::tempdir().unwrap();
+    let dir_ours = tempfile::tempdir().unwrap();
+    let real_dir = dir_real.path().to_str().unwrap();
+    let ours_dir = dir_ours.path().to_str().unwrap();
+    {
+        let real = start_real(&["--dir", real_dir]);
+        let mut r = Client::connect(real.addr);
+        r.cmd(&["FUNCTION", "LOAD", LIB_A]);
+        assert_eq!(r.cmd(&["SAVE"]), ok);
+    }
+    std::fs::copy(
+        dir_real.path().join("dump.rdb"),
+        dir_ours.path().join("dump.rdb"),
+    )
+    .unwrap();
+    let node = start_ours(&["--dir", ours_dir]);
+    let mut n = Client::connect(node.addr());
+    assert_eq!(n.cmd(&["FCALL", "a_set", "1", "k", "from-rdb"]), ok);
+    n.cmd(&["FUNCTION", "LOAD", LIB_B]);
+    assert_eq!(n.cmd(&["SAVE"]), ok);
+    std::fs::copy(
+        dir_ours.path().join("dump.rdb"),
+        dir_real.path().join("dump.rdb"),
+    )
+    .unwrap();
+    let real = start_real(&["--dir", real_dir]);
+    let mut r = Client::connect(real.addr);
+    assert_eq!(
+        r.cmd(&["FCALL_RO", "a_get", "1", "k"]),
+        Frame::Bulk(b"from-rdb".to_vec())
+    );
+    assert_eq!(
+        r.cmd(&["FCALL", "b_echo", "0", "z"]),
+        Frame::Array(vec![Frame::Bulk(b"z".to_vec())])
+    );
+}
+
+/// A function past `busy-reply-threshold` makes others get BUSY (naming FUNCTION KILL); SCRIPT
+/// KILL does not stop it, FUNCTION KILL does; FUNCTION STATS shows it meanwhile.
+#[test]
+fn busy_function_and_function_kill() {
+    let node = start_ours(&[]);
+    let mut admin = Client::connect(node.addr());
+    admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
+    admin.cmd(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=spin\nredis.register_function('spin', function() local i = 0 while true do i = i + 1 end end)",
+    ]);
+    let mut runner = Client::connect(node.addr());
+    runner.set_timeout(Duration::from_secs(60));
+    runner.send(&["FCALL", "spin", "0"]);
+    let busy = Frame::Error(
+        b"BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+            .to_vec(),
+    );
+    let mut saw_busy = false;
+    for _ in 0..500 {
+        if admin.cmd(&["PING"]) == busy {
+            saw_busy = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(saw_busy, "others get BUSY while the function runs");
+    assert_eq!(admin.cmd(&["SCRIPT", "KILL"]), busy);
+    let Frame::Array(stats) = admin.cmd(&["FUNCTION", "STATS"]) else {
+        panic!("FUNCTION STATS answers while busy")
+    };
+    let Frame::Array(running) = &stats[1] else {
+        panic!("running_script is set: {stats:?}")
+    };
+    assert_eq!(
+        running[..2],
+        [Frame::Bulk(b"name".to_vec()), Frame::Bulk(b"spin".to_vec())]
+    );
+    assert_eq!(
+        admin.cmd(&["FUNCTION", "KILL"]),
+        Frame::Simple(b"OK".to_vec())
+    );
+    let Frame::Error(e) = runner.read() else {
+        panic!("a killed function replies an error")
+    };
+    assert!(String::from_utf8_lossy(&e).starts_with("ERR Script killed by user"));
+    assert_eq!(admin.cmd(&["PING"]), Frame::Simple(b"PONG".to_vec()));
+}

@@ -21,6 +21,56 @@ pub fn encode(value: &Value) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The FUNCTION DUMP payload of these library sources: one `FUNCTION2` record each, then the
+/// same version and CRC64 footer as DUMP.
+pub fn encode_functions<'a>(libraries: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in libraries {
+        out.push(crate::opcode::FUNCTION2);
+        crate::write::put_string(&mut out, code);
+    }
+    out.extend((WRITE_VERSION as u16).to_le_bytes());
+    let crc = crc64(&out);
+    out.extend(crc.to_le_bytes());
+    out
+}
+
+/// The library sources inside a FUNCTION DUMP payload, after checking its version and
+/// checksum (errors as [`decode`]; a record other than `FUNCTION2` is [`Error::Corrupt`]).
+pub fn decode_functions(payload: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let body = check_footer(payload)?;
+    let mut d = Decoder { r: body };
+    let mut libraries = Vec::new();
+    while !d.r.is_empty() {
+        if d.u8()? != crate::opcode::FUNCTION2 {
+            return Err(corrupt("given type is not a function"));
+        }
+        libraries.push(d.string()?);
+    }
+    Ok(libraries)
+}
+
+/// The body of a DUMP-style payload once its version and CRC64 footer check out.
+fn check_footer(payload: &[u8]) -> Result<&[u8]> {
+    if payload.len() < 10 {
+        return Err(Error::ChecksumMismatch {
+            expected: 0,
+            actual: 0,
+        });
+    }
+    let (body, footer) = payload.split_at(payload.len() - 10);
+    let version = u16::from_le_bytes([footer[0], footer[1]]) as u32;
+    if version > MAX_READ_VERSION {
+        return Err(Error::UnsupportedVersion(version));
+    }
+    let expected = u64::from_le_bytes(footer[2..].try_into().unwrap());
+    let actual = crc64(&payload[..payload.len() - 8]);
+    if expected != actual {
+        return Err(Error::ChecksumMismatch { expected, actual });
+    }
+    Ok(body)
+}
+
 /// The value inside a DUMP payload, after checking its version and checksum.
 pub fn decode(payload: &[u8]) -> Result<Value> {
     if payload.len() < 11 {

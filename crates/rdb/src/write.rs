@@ -278,6 +278,14 @@ impl<W: Write> Writer<W> {
         self.flush_buf()
     }
 
+    /// One function library (`FUNCTION2` record with the library's source), written before the
+    /// databases as redis-server 7.0 does.
+    pub fn function(&mut self, code: &[u8]) -> Result<()> {
+        self.buf.push(FUNCTION2);
+        put_string(&mut self.buf, code);
+        self.flush_buf()
+    }
+
     /// One key of the current database.
     pub fn entry(&mut self, key: &[u8], value: &Value, expire_ms: Option<i64>) -> Result<()> {
         let mut payload = Vec::new();

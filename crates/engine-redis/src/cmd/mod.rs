@@ -8,6 +8,7 @@
 pub mod bits;
 pub mod command;
 pub mod dump;
+pub mod functions;
 pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
@@ -484,6 +485,9 @@ pub static TABLE: &[CommandSpec] = &[
     c!("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | READONLY | STALE, 0, 0, 0, "scripting", scripting::eval_ro),
     c!("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | READONLY | STALE, 0, 0, 0, "scripting", scripting::evalsha_ro),
     c!("script", -2, NOSCRIPT | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::script),
+    c!("fcall", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", functions::fcall),
+    c!("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | READONLY | STALE, 0, 0, 0, "scripting", functions::fcall_ro),
+    c!("function", -2, NOSCRIPT | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", functions::function),
     c!("lolwut", -1, READONLY | FAST, 0, 0, 0, "server", server::lolwut),
 ];
 

@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use super::{lookup, CmdResult, Ctx, BLOCKING, DENYOOM, NOSCRIPT, WRITE};
 use crate::client::{Client, ClientKind, ConnInfo, NullOutbox};
+use crate::scripting::functions::Functions;
 use crate::scripting::{
     eval_command, evalsha_command, script_command, script_kill, CallOptions, EvalMode, LogLevel,
-    ScriptControl, ScriptHost, ScriptReply, Scripting, BUSY_ERROR,
+    ScriptControl, ScriptHost, ScriptReply, Scripting,
 };
 use crate::server::Server;
 use resp::frame::Frame;
@@ -27,6 +28,8 @@ pub struct ScriptState {
     vm: Option<Scripting>,
     client: Option<Box<Client>>,
     pub control: Arc<ScriptControl>,
+    /// Redis 7 function libraries (see `crate::scripting::functions`).
+    pub functions: Functions,
 }
 
 impl Default for ScriptState {
@@ -35,6 +38,7 @@ impl Default for ScriptState {
             vm: None,
             client: None,
             control: Arc::new(ScriptControl::default()),
+            functions: Functions::default(),
         }
     }
 }
@@ -43,9 +47,16 @@ impl Default for ScriptState {
 /// runtime move other work off the thread first).
 pub fn is_script_command(argv: &Argv) -> bool {
     argv.get(0).is_some_and(|n| {
-        ["eval", "evalsha", "eval_ro", "evalsha_ro"]
-            .iter()
-            .any(|c| n.eq_ignore_ascii_case(c.as_bytes()))
+        [
+            "eval",
+            "evalsha",
+            "eval_ro",
+            "evalsha_ro",
+            "fcall",
+            "fcall_ro",
+        ]
+        .iter()
+        .any(|c| n.eq_ignore_ascii_case(c.as_bytes()))
     })
 }
 
@@ -67,8 +78,12 @@ pub fn busy_reply(control: &ScriptControl, argv: &Argv, resp3: bool, out: &mut V
     };
     let reply = if is(0, "script") && is(1, "kill") && argv.len() == 2 {
         script_kill(control)
+    } else if is(0, "function") && is(1, "kill") && argv.len() == 2 {
+        super::functions::function_kill(control)
+    } else if is(0, "function") && is(1, "stats") && argv.len() == 2 {
+        super::functions::busy_stats(control)
     } else {
-        ScriptReply::err(BUSY_ERROR)
+        ScriptReply::err(control.busy_error())
     };
     reply.write_resp(resp3, out);
 }
@@ -203,23 +218,34 @@ impl ScriptHost for EngineHost<'_> {
 /// Runs `f` with the VM and scripting client taken out of the server (put back after).
 fn with_vm(
     ctx: &mut Ctx,
-    f: impl FnOnce(&mut Scripting, &mut EngineHost) -> ScriptReply,
+    f: impl FnOnce(&mut Scripting, &mut dyn ScriptHost) -> ScriptReply,
 ) -> CmdResult {
-    let srv = &mut *ctx.srv;
-    let control = Arc::clone(&srv.scripts.control);
-    let limit = srv
-        .config
-        .value_of("busy-reply-threshold")
-        .parse()
-        .unwrap_or(5000);
-    control.set_time_limit_ms(limit);
-    let mut vm = match srv.scripts.vm.take() {
+    let control = Arc::clone(&ctx.srv.scripts.control);
+    let mut vm = match ctx.srv.scripts.vm.take() {
         Some(vm) => vm,
         None => match Scripting::new(Arc::clone(&control)) {
             Ok(vm) => vm,
             Err(e) => return Err(super::Error::msg(format!("ERR cannot start Lua: {e}"))),
         },
     };
+    let result = with_host(ctx, |host| f(&mut vm, host));
+    ctx.srv.scripts.vm = Some(vm);
+    result
+}
+
+/// Runs `f` with a host for `redis.call` (the scripting client, taken out of the server and
+/// put back after) and writes its reply.
+pub(super) fn with_host(
+    ctx: &mut Ctx,
+    f: impl FnOnce(&mut dyn ScriptHost) -> ScriptReply,
+) -> CmdResult {
+    let srv = &mut *ctx.srv;
+    let limit = srv
+        .config
+        .value_of("busy-reply-threshold")
+        .parse()
+        .unwrap_or(5000);
+    srv.scripts.control.set_time_limit_ms(limit);
     let mut client = srv.scripts.client.take().unwrap_or_else(|| {
         srv.new_client(ClientKind::Fake, ConnInfo::default(), Arc::new(NullOutbox))
     });
@@ -234,9 +260,8 @@ fn with_vm(
             caller: ctx.client,
             dirty_at_start,
         };
-        f(&mut vm, &mut host)
+        f(&mut host)
     };
-    ctx.srv.scripts.vm = Some(vm);
     ctx.srv.scripts.client = Some(client);
     let mut bytes = Vec::new();
     reply.write_resp(ctx.client.resp3, &mut bytes);

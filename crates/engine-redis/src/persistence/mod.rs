@@ -267,7 +267,13 @@ fn begin(srv: &mut Server, buf: &SharedBuf, form: Form) -> Result<Encoder, Strin
     }
     let used = srv.used_memory() as u64;
     srv.persist.cow_peak = 0;
-    Cow::start(&mut srv.ks, buf.clone(), used, form).map_err(|e| format!("ERR {e}"))
+    let functions: Vec<Vec<u8>> = srv
+        .scripts
+        .functions
+        .libraries()
+        .map(|l| l.code.clone())
+        .collect();
+    Cow::start(&mut srv.ks, buf.clone(), used, form, &functions).map_err(|e| format!("ERR {e}"))
 }
 
 /// SAVE: the whole snapshot in the caller, lock held (what SAVE means in Redis).
@@ -532,6 +538,17 @@ pub fn load_entries<R: std::io::Read>(
         }
         n += 1;
     }
+    // The file is the whole state: its function libraries replace ours (none if it has none).
+    let control = std::sync::Arc::clone(&srv.scripts.control);
+    srv.scripts
+        .functions
+        .load_all(
+            &control,
+            &mut crate::scripting::functions::LoadHost,
+            reader.functions(),
+            crate::scripting::functions::RestorePolicy::Flush,
+        )
+        .map_err(|e| format!("loading function libraries: {e:?}"))?;
     srv.last_save = now / 1000;
     Ok(n)
 }

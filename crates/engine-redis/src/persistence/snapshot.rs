@@ -117,24 +117,44 @@ pub struct StepBudget {
 
 impl Cow {
     /// Starts a snapshot of `ks`: flips the marks; returns the encoder, which has written the
-    /// header and aux fields into `buf` (for the RDB form).
+    /// header, aux fields and function libraries into `buf` (for the RDB form; FUNCTION LOAD
+    /// commands for the command form).
     pub fn start(
         ks: &mut Keyspace,
         buf: SharedBuf,
         used_mem: u64,
         form: Form,
+        functions: &[Vec<u8>],
     ) -> rdb::Result<Encoder> {
         let now = crate::util::now_ms();
         let out = match form {
             Form::Rdb => {
                 let mut w = rdb::Writer::new(buf)?;
                 w.standard_aux(crate::info::REDIS_VERSION, now / 1000, used_mem)?;
+                // Function libraries come before the databases, as redis writes them.
+                for code in functions {
+                    w.function(code)?;
+                }
                 Out::Rdb(w)
             }
-            Form::Commands => Out::Commands {
-                buf,
-                selected: None,
-            },
+            Form::Commands => {
+                let mut bytes = Vec::new();
+                for code in functions {
+                    let parts: [&[u8]; 3] = [b"FUNCTION", b"LOAD", code];
+                    bytes.extend(format!("*{}\r\n", parts.len()).as_bytes());
+                    for p in parts {
+                        bytes.extend(format!("${}\r\n", p.len()).as_bytes());
+                        bytes.extend_from_slice(p);
+                        bytes.extend_from_slice(b"\r\n");
+                    }
+                }
+                let mut buf = buf;
+                buf.write_all(&bytes)?;
+                Out::Commands {
+                    buf,
+                    selected: None,
+                }
+            }
         };
         ks.mark = !ks.mark;
         let cursors = ks

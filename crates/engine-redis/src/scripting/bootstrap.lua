@@ -152,4 +152,6 @@ setmetatable(sandbox, {
 env._G = sandbox
 
 local function run(f) return xpcall(f, err_handler) end
-return sandbox, run
+-- Functions (FCALL) get KEYS and ARGV as arguments; this frame is skipped by err_handler.
+local function run_with(f, keys, args) return xpcall(function() return f(keys, args) end, err_handler) end
+return sandbox, run, run_with

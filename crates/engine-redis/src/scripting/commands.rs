@@ -72,9 +72,10 @@ pub fn evalsha_command(
 
 /// SCRIPT KILL, answered from the shared control without the keyspace.
 pub fn script_kill(control: &ScriptControl) -> ScriptReply {
-    match control.kill() {
+    // A running function is FUNCTION KILL's to stop.
+    match control.kill_kind(true) {
         Ok(()) => ScriptReply::Status("OK".into()),
-        Err(e) => ScriptReply::Error(e.to_string()),
+        Err(e) => ScriptReply::err(e),
     }
 }
 

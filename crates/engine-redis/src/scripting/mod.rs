@@ -18,6 +18,7 @@
 mod commands;
 mod control;
 mod convert;
+pub mod functions;
 mod lib_bit;
 mod lib_cjson;
 mod lib_cmsgpack;
@@ -27,7 +28,7 @@ mod reply;
 mod vm;
 
 pub use commands::{eval_command, evalsha_command, script_command, script_kill, EvalMode};
-pub use control::{KillError, ScriptControl, BUSY_ERROR};
+pub use control::{KillError, ScriptControl, BUSY_ERROR, BUSY_FUNCTION_ERROR};
 pub use reply::ScriptReply;
 pub use vm::Scripting;
 

@@ -9,6 +9,7 @@ use sha1::{Digest, Sha1};
 
 use super::control::ScriptControl;
 use super::convert::{lua_to_reply, reply_to_lua};
+use super::functions::Registered;
 use super::{
     lib_bit, lib_cjson, lib_cmsgpack, lib_math, lib_struct, CallOptions, LogLevel, ScriptHost,
     ScriptReply,
@@ -20,6 +21,8 @@ const REDIS_VERSION_NUM: i64 = 0x07000f;
 /// How often (in VM instructions) a running script checks for SCRIPT KILL, as Redis does.
 const HOOK_EVERY: u32 = 100_000;
 const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+/// The error library code gets when it runs past FUNCTION LOAD's time limit.
+pub(crate) const LOAD_TIMEOUT: &str = "FUNCTION LOAD timeout";
 
 /// An error a Rust library function raises in Lua, at its caller's position (see `wrap_raw`).
 pub(crate) enum LibError {
@@ -63,6 +66,8 @@ struct Vm {
     /// host-bound raw function under `raw`.
     bridge: Bridge,
     runner: Function,
+    /// `runner` for a function called with (keys, args).
+    runner_with: Function,
 }
 
 struct Bridge {
@@ -86,10 +91,22 @@ impl Bridge {
 }
 
 /// The scripting state of a node: one Lua VM and the script cache (Redis keeps exactly one).
+/// The functions registry keeps a second one, made by [`Scripting::for_functions`].
 pub struct Scripting {
     vm: Vm,
     cache: HashMap<String, Cached>,
     control: Arc<ScriptControl>,
+    functions_env: Option<FunctionEnv>,
+}
+
+/// What a functions VM adds (built by `functions.lua`): the globals library code and its
+/// callbacks run with, the loader, and the trampoline environments of `register_function`
+/// and the load-time `redis.log`.
+struct FunctionEnv {
+    globals: Table,
+    loader: Function,
+    register: Table,
+    log: Table,
 }
 
 /// Lowercase hex SHA1 of `data`.
@@ -103,7 +120,114 @@ impl Scripting {
             vm: Vm::new(&control)?,
             cache: HashMap::new(),
             control,
+            functions_env: None,
         })
+    }
+
+    /// A VM for function libraries (Redis runs them in a Lua state of their own).
+    pub fn for_functions(control: Arc<ScriptControl>) -> mlua::Result<Self> {
+        let mut s = Self::new(control)?;
+        let lua = &s.vm.lua;
+        let setfenv: Function = {
+            let debug: Table = lua.globals().raw_get("debug")?;
+            debug.raw_get("setfenv")?
+        };
+        let bind = || -> mlua::Result<(Function, Table)> {
+            // SAFETY: `trampoline` only uses the Lua C API on its own stack.
+            let f = unsafe { lua.create_c_function(trampoline)? };
+            let fenv = lua.create_table()?;
+            setfenv.call::<()>((f.clone(), fenv.clone()))?;
+            Ok((f, fenv))
+        };
+        let (register_fn, register) = bind()?;
+        let (log_fn, log) = bind()?;
+        let (globals, loader): (Table, Function) = lua
+            .load(include_str!("functions.lua"))
+            .set_name("=redis")
+            .call((
+                s.vm.env.clone(),
+                register_fn,
+                log_fn,
+                REDIS_VERSION,
+                REDIS_VERSION_NUM,
+            ))?;
+        s.functions_env = Some(FunctionEnv {
+            globals,
+            loader,
+            register,
+            log,
+        });
+        Ok(s)
+    }
+
+    /// FUNCTION LOAD's engine part: compiles library code (without its `#!lua` line) and runs
+    /// it once with the load-time globals, for at most `timeout_ms`; returns the functions it
+    /// registered, or the error reply text.
+    pub(crate) fn load_library(
+        &mut self,
+        code: &[u8],
+        host: &mut dyn ScriptHost,
+        timeout_ms: u64,
+    ) -> Result<Vec<Registered>, String> {
+        let Some(fenv) = &self.functions_env else {
+            return Err("ERR not a functions VM".into());
+        };
+        let chunk = self
+            .vm
+            .lua
+            .load(code)
+            .set_name("@user_function")
+            .set_environment(fenv.globals.clone())
+            .into_function()
+            .map_err(|e| {
+                let msg = match e {
+                    mlua::Error::SyntaxError { message, .. } => message,
+                    other => other.to_string(),
+                };
+                format!("ERR Error compiling function: {msg}")
+            })?;
+        let registered = RefCell::new(Vec::<Registered>::new());
+        let host = RefCell::new(host);
+        self.control.start_load(timeout_ms);
+        let result = self.vm.lua.scope(|scope| {
+            let register =
+                scope.create_function(
+                    |lua, args: MultiValue| match super::functions::register_args(lua, args) {
+                        Ok(r) => {
+                            let mut list = registered.borrow_mut();
+                            if list.iter().any(|f| f.name == r.name) {
+                                return fail(lua, "ERR Function already exists in the library");
+                            }
+                            list.push(r);
+                            Ok((true, Value::Nil))
+                        }
+                        Err(msg) => fail(lua, &format!("ERR {msg}")),
+                    },
+                )?;
+            let log = scope.create_function_mut(|lua, args: MultiValue| {
+                let mut host = host.borrow_mut();
+                bridge_log(lua, args, &mut **host)
+            })?;
+            fenv.register.raw_set("raw", register)?;
+            fenv.log.raw_set("raw", log)?;
+            fenv.loader.call::<(bool, Option<String>)>(chunk)
+        });
+        let timed_out = self.control.load_timed_out();
+        self.control.finish_load();
+        let _ = fenv.register.raw_set("raw", Value::Nil);
+        let _ = fenv.log.raw_set("raw", Value::Nil);
+        let fail_msg = match result {
+            _ if timed_out => format!("ERR {LOAD_TIMEOUT}"),
+            Ok((true, _)) => return Ok(registered.into_inner()),
+            Ok((false, msg)) => msg.unwrap_or_else(|| "ERR unknown error".into()),
+            Err(e) => format!("ERR {e}"),
+        };
+        Err(format!("ERR Error registering functions: {fail_msg}"))
+    }
+
+    /// Bytes the Lua VM has allocated.
+    pub fn used_memory(&self) -> usize {
+        self.vm.lua.used_memory()
     }
 
     /// The handle other connections use for BUSY and SCRIPT KILL.
@@ -162,16 +286,58 @@ impl Scripting {
             return ScriptReply::err("NOSCRIPT No matching script. Please use EVAL.");
         };
         let function = script.function.clone();
-        let opts = Cell::new(CallOptions {
+        let opts = CallOptions {
             resp: 2,
             read_only: read_only || script.flags.no_writes,
             allow_oom: script.flags.allow_oom,
-        });
-        let vm = &self.vm;
-        let control = &*self.control;
-        if let Err(e) = vm.set_keys_and_args(keys, args) {
+        };
+        if let Err(e) = self.vm.set_keys_and_args(keys, args) {
             return ScriptReply::Error(format!("ERR {e}"));
         }
+        self.execute(function, sha, opts, host, None)
+    }
+
+    /// Runs a function library's callback (FCALL) with `keys` and `args` as its arguments;
+    /// `name` labels its errors.
+    pub(crate) fn run_callback(
+        &mut self,
+        function: Function,
+        running: super::control::RunningFunction,
+        opts: CallOptions,
+        host: &mut dyn ScriptHost,
+        keys: &[&[u8]],
+        args: &[&[u8]],
+    ) -> ScriptReply {
+        let list = |items: &[&[u8]]| -> mlua::Result<Table> {
+            let t = self.vm.lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.iter().enumerate() {
+                t.raw_set(i + 1, self.vm.lua.create_string(item)?)?;
+            }
+            Ok(t)
+        };
+        let (keys, args) = match (list(keys), list(args)) {
+            (Ok(k), Ok(a)) => (k, a),
+            (Err(e), _) | (_, Err(e)) => return ScriptReply::Error(format!("ERR {e}")),
+        };
+        let name = running.name.clone();
+        self.control.set_function(running);
+        self.execute(function, &name, opts, host, Some((keys, args)))
+    }
+
+    /// One run of `function` with the `redis.*` bridge bound to `host`: EVAL's (KEYS and ARGV
+    /// already set as globals) or, with `call_args`, a function's.
+    fn execute(
+        &self,
+        function: Function,
+        label: &str,
+        opts: CallOptions,
+        host: &mut dyn ScriptHost,
+        call_args: Option<(Table, Table)>,
+    ) -> ScriptReply {
+        let sha = label;
+        let opts = Cell::new(opts);
+        let vm = &self.vm;
+        let control = &*self.control;
         let host = RefCell::new(host);
         control.start();
         let result = vm.lua.scope(|scope| {
@@ -198,7 +364,10 @@ impl Scripting {
                 bridge_acl_check(lua, args, &mut **host)
             })?;
             vm.bridge.acl_check.raw_set("raw", acl_check)?;
-            let mut rets: MultiValue = vm.runner.call(function)?;
+            let mut rets: MultiValue = match call_args {
+                None => vm.runner.call(function)?,
+                Some(args) => vm.runner_with.call((function, args.0, args.1))?,
+            };
             let ok = matches!(rets.pop_front(), Some(Value::Boolean(true)));
             let value = rets.pop_front().unwrap_or(Value::Nil);
             Ok(if ok {
@@ -311,7 +480,7 @@ impl Vm {
             Ok(f)
         })?;
         lib_table.raw_set("bind", bind_fn)?;
-        let (sandbox, runner): (Table, Function) = lua
+        let (sandbox, runner, runner_with): (Table, Function, Function) = lua
             .load(include_str!("bootstrap.lua"))
             .set_name("=redis")
             .call((env.clone(), lib_table))?;
@@ -321,6 +490,8 @@ impl Vm {
             move |_lua, _debug| {
                 if control.kill_requested() {
                     Err(mlua::Error::RuntimeError(KILLED.into()))
+                } else if control.load_timed_out() {
+                    Err(mlua::Error::RuntimeError(LOAD_TIMEOUT.into()))
                 } else {
                     Ok(VmState::Continue)
                 }
@@ -332,6 +503,7 @@ impl Vm {
             sandbox,
             bridge,
             runner,
+            runner_with,
         })
     }
 
