@@ -1038,6 +1038,14 @@ set notahll x
 pfdebug encoding notahll
 pfdebug getreg
 pfselftest
+eval "return redis.pcall('blpop','x',0)" 0
+eval "return redis.pcall('brpop','x',0)" 0
+eval "return redis.pcall('brpoplpush','x','y',0)" 0
+eval "return redis.pcall('blmove','x','y','left','left',0)" 0
+eval "return redis.pcall('bzpopmin','x',0)" 0
+eval "return redis.pcall('bzpopmax','x',0)" 0
+eval "return redis.pcall('blmpop',0,1,'x','left')" 0
+eval "return redis.pcall('bzmpop',0,1,'x','min')" 0
 "#;
 
 const FUNCTIONS: &str = r##"
