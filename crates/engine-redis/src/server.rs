@@ -310,6 +310,17 @@ impl Server {
     /// Every watched key of a DB (FLUSHDB, FLUSHALL, SWAPDB). Tracking is told separately
     /// (`tracking::flush`; SWAPDB does not invalidate, as in redis).
     pub fn touch_all_watched(&mut self, db: Option<usize>, current: &mut Client) {
+        // Clients blocked on keys of the flushed DBs look again (XREADGROUP ends with an error).
+        let blocked: Vec<(usize, Box<[u8]>)> = self
+            .blocking
+            .waiting
+            .keys()
+            .filter(|(d, _)| db.is_none_or(|x| x == *d))
+            .cloned()
+            .collect();
+        for (d, k) in blocked {
+            self.blocking.signal(d, &k);
+        }
         let keys: Vec<(usize, Box<[u8]>)> = self
             .watched
             .keys()
