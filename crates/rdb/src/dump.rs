@@ -15,10 +15,15 @@ use crate::{crc64, encode_value, Value, MAX_READ_VERSION, WRITE_VERSION};
 pub fn encode(value: &Value) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     encode_value(value, &mut out)?;
-    out.extend((WRITE_VERSION as u16).to_le_bytes());
-    let crc = crc64(&out);
-    out.extend(crc.to_le_bytes());
+    push_footer(&mut out);
     Ok(out)
+}
+
+/// The version and CRC64 footer that ends every DUMP-style payload.
+fn push_footer(out: &mut Vec<u8>) {
+    out.extend((WRITE_VERSION as u16).to_le_bytes());
+    let crc = crc64(out);
+    out.extend(crc.to_le_bytes());
 }
 
 /// The FUNCTION DUMP payload of these library sources: one `FUNCTION2` record each, then the
@@ -29,9 +34,7 @@ pub fn encode_functions<'a>(libraries: impl IntoIterator<Item = &'a [u8]>) -> Ve
         out.push(crate::opcode::FUNCTION2);
         crate::write::put_string(&mut out, code);
     }
-    out.extend((WRITE_VERSION as u16).to_le_bytes());
-    let crc = crc64(&out);
-    out.extend(crc.to_le_bytes());
+    push_footer(&mut out);
     out
 }
 
@@ -73,22 +76,14 @@ fn check_footer(payload: &[u8]) -> Result<&[u8]> {
 
 /// The value inside a DUMP payload, after checking its version and checksum.
 pub fn decode(payload: &[u8]) -> Result<Value> {
+    // A value needs at least its type byte before the footer.
     if payload.len() < 11 {
         return Err(Error::ChecksumMismatch {
             expected: 0,
             actual: 0,
         });
     }
-    let (body, footer) = payload.split_at(payload.len() - 10);
-    let version = u16::from_le_bytes([footer[0], footer[1]]) as u32;
-    if version > MAX_READ_VERSION {
-        return Err(Error::UnsupportedVersion(version));
-    }
-    let expected = u64::from_le_bytes(footer[2..].try_into().unwrap());
-    let actual = crc64(&payload[..payload.len() - 8]);
-    if expected != actual {
-        return Err(Error::ChecksumMismatch { expected, actual });
-    }
+    let body = check_footer(payload)?;
     let mut d = Decoder { r: body };
     let t = d.u8()?;
     let value = d.value(t)?;

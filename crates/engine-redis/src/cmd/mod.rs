@@ -229,6 +229,8 @@ macro_rules! c {
         }
     };
 }
+// Also the subcommand table's (`command.rs`).
+pub(crate) use c;
 
 const W: u32 = WRITE;
 const WD: u32 = WRITE | DENYOOM;
