@@ -57,4 +57,4 @@ pub mod util;
 
 pub use client::{ClientKind, ConnInfo, OutMsg, Outbox};
 pub use config::Config;
-pub use server::{Engine, RunOutcome, Server};
+pub use server::{Engine, RunOutcome, Server, Turn};

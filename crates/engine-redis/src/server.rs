@@ -386,6 +386,27 @@ impl Server {
 /// What a connection refused by `maxclients` receives before it is closed (redis's text).
 pub const MAX_CLIENTS_ERROR: &[u8] = b"-ERR max number of clients reached\r\n";
 
+/// A turn at the engine (see [`Engine::turn`]).
+pub struct Turn<'a> {
+    engine: &'a Engine,
+    guard: Option<parking_lot::MutexGuard<'a, Server>>,
+}
+
+impl Turn<'_> {
+    /// Runs one connection's queued commands: executed commands are removed from `cmds`,
+    /// replies are appended to `out`. While a script holds the engine past its time limit, the
+    /// batch is answered with BUSY instead (and the turn keeps trying the lock for the next).
+    pub fn run(&mut self, id: u64, cmds: &mut VecDeque<Argv>, out: &mut Vec<u8>) -> RunOutcome {
+        if self.guard.is_none() {
+            self.guard = self.engine.lock_unless_busy(cmds, out);
+        }
+        match self.guard.as_deref_mut() {
+            Some(s) => self.engine.run_locked(s, id, cmds, out),
+            None => RunOutcome::Done,
+        }
+    }
+}
+
 /// The engine handle shared by every connection of a node.
 pub struct Engine {
     inner: Mutex<Server>,
@@ -484,9 +505,26 @@ impl Engine {
     /// Runs the queued commands of one connection under one lock acquisition. Executed commands
     /// are removed from `cmds`; replies are appended to `out`.
     pub fn run(&self, id: u64, cmds: &mut VecDeque<Argv>, out: &mut Vec<u8>) -> RunOutcome {
-        let Some(mut s) = self.lock_unless_busy(cmds, out) else {
-            return RunOutcome::Done;
-        };
+        self.turn().run(id, cmds, out)
+    }
+
+    /// A turn at the engine: the batches run through it share one lock acquisition (a worker
+    /// runs the batches of all its ready connections in one turn). The lock is taken by the
+    /// first batch and held until the turn is dropped.
+    pub fn turn(&self) -> Turn<'_> {
+        Turn {
+            engine: self,
+            guard: None,
+        }
+    }
+
+    fn run_locked(
+        &self,
+        s: &mut Server,
+        id: u64,
+        cmds: &mut VecDeque<Argv>,
+        out: &mut Vec<u8>,
+    ) -> RunOutcome {
         let Some(mut client) = s.clients.remove(&id) else {
             return RunOutcome::Close;
         };
@@ -519,7 +557,7 @@ impl Engine {
                 outcome = RunOutcome::Close;
                 break;
             }
-            if let Some(until) = cmd::pause_applies(&mut s, &client, argv) {
+            if let Some(until) = cmd::pause_applies(s, &client, argv) {
                 outcome = RunOutcome::Paused { until_ms: until };
                 break;
             }
@@ -568,7 +606,7 @@ impl Engine {
             }
             // Over its hard output limit, the client is dropped and the rest of its batch
             // is not run (client-output-buffer-limit).
-            if crate::obuf::batch_over_hard_limit(&s, &mut client, rb.len()) {
+            if crate::obuf::batch_over_hard_limit(s, &mut client, rb.len()) {
                 cmds.clear();
                 rb.buf.clear();
                 outcome = RunOutcome::Close;
@@ -580,13 +618,13 @@ impl Engine {
         }
         // BCAST invalidations collected during the batch (redis sends them before sleeping).
         if s.tracking.active {
-            crate::tracking::broadcast(&mut s, Some((&mut client, &mut rb)));
+            crate::tracking::broadcast(s, Some((&mut client, &mut rb)));
         }
         s.stats.net_output_bytes += rb.buf.len() as u64;
         s.stats.net_input_bytes = self.input_bytes();
         // The AOF is written (and fsynced under `always`) before any reply leaves.
         if s.persist.aof.is_some() {
-            crate::persistence::aof::end_batch(&mut s);
+            crate::persistence::aof::end_batch(s);
         }
         self.max_bulk_len.store(
             s.config.proto_max_bulk_len,
@@ -605,27 +643,34 @@ impl Engine {
         cmds: &mut VecDeque<Argv>,
         out: &mut Vec<u8>,
     ) -> Option<parking_lot::MutexGuard<'_, Server>> {
+        let wait = std::time::Duration::from_millis(10);
         loop {
-            if let Some(s) = self
-                .inner
-                .try_lock_for(std::time::Duration::from_millis(10))
-            {
+            if let Some(s) = self.inner.try_lock() {
                 return Some(s);
             }
-            if self.script_control.busy() {
-                if cmds
-                    .front()
-                    .is_some_and(crate::cmd::scripting::is_shutdown_nosave)
-                {
-                    // Stop the script, then run SHUTDOWN NOSAVE once the lock is free.
-                    self.script_control.kill_for_shutdown();
-                    continue;
+            // A script past its time limit is answered at once (a worker's turn may hold
+            // several connections' batches); otherwise wait for the lock a little at a time.
+            if !self.script_control.busy() {
+                if let Some(s) = self.inner.try_lock_for(wait) {
+                    return Some(s);
                 }
-                while let Some(argv) = cmds.pop_front() {
-                    crate::cmd::scripting::busy_reply(&self.script_control, &argv, false, out);
-                }
-                return None;
+                continue;
             }
+            if cmds
+                .front()
+                .is_some_and(crate::cmd::scripting::is_shutdown_nosave)
+            {
+                // Stop the script, then run SHUTDOWN NOSAVE once the lock is free.
+                self.script_control.kill_for_shutdown();
+                if let Some(s) = self.inner.try_lock_for(wait) {
+                    return Some(s);
+                }
+                continue;
+            }
+            while let Some(argv) = cmds.pop_front() {
+                crate::cmd::scripting::busy_reply(&self.script_control, &argv, false, out);
+            }
+            return None;
         }
     }
 

@@ -107,3 +107,72 @@ fn shutdown_closes_connections_on_every_worker() {
     assert!(a.is_closed());
     assert!(b.is_closed());
 }
+
+/// Connections on both workers pipeline at once, so batches wait for each other's turns and
+/// run combined (`exec.rs`): a transaction is still seen whole from every worker, and each
+/// connection's replies still come back in its own order.
+#[test]
+fn transactions_stay_whole_while_workers_take_turns() {
+    let node = start_ours(&[]);
+    let rounds = 500;
+    let writers: Vec<_> = (0..2)
+        .map(|_| {
+            let mut c = Client::connect(node.addr());
+            std::thread::spawn(move || {
+                let mut batch = Vec::new();
+                for _ in 0..rounds {
+                    for cmd in [&["MULTI"][..], &["INCR", "a"], &["INCR", "b"], &["EXEC"]] {
+                        batch.extend_from_slice(&Client::encode(cmd));
+                    }
+                }
+                c.send_raw(&batch);
+                let mut last = 0;
+                for _ in 0..rounds {
+                    assert_eq!(c.read(), simple("OK"));
+                    assert_eq!(c.read(), simple("QUEUED"));
+                    assert_eq!(c.read(), simple("QUEUED"));
+                    match c.read() {
+                        Frame::Array(v) => {
+                            assert_eq!(v[0], v[1], "EXEC replied {v:?}");
+                            let Frame::Int(n) = v[0] else {
+                                panic!("INCR in EXEC replied {}", v[0])
+                            };
+                            assert!(n > last, "{n} after {last}");
+                            last = n;
+                        }
+                        other => panic!("EXEC replied {other}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = Client::connect(node.addr());
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    let mut batch = Vec::new();
+                    for _ in 0..100 {
+                        batch.extend_from_slice(&Client::encode(&["MGET", "a", "b"]));
+                    }
+                    c.send_raw(&batch);
+                    for _ in 0..100 {
+                        match c.read() {
+                            Frame::Array(v) => assert_eq!(v[0], v[1], "MGET a b replied {v:?}"),
+                            other => panic!("MGET replied {other}"),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in writers.into_iter().chain(readers) {
+        t.join().unwrap();
+    }
+    let mut c = Client::connect(node.addr());
+    let total = (2 * rounds).to_string();
+    assert_eq!(
+        c.cmd(&["MGET", "a", "b"]),
+        Frame::Array(vec![bulk(&total), bulk(&total)])
+    );
+}

@@ -7,12 +7,14 @@
 //!   ├─ worker 0: control socket (unix, --control-socket) ─▶ connection task, ClientKind::Control
 //!   │     (also LISTENER ADD/REMOVE)
 //!   ├─ worker 0: cron task (every 1000/hz ms): active expiry, idle timeouts, SHUTDOWN watch
-//!   └─ connection tasks ──▶ Arc<Engine> (one Mutex<Server>, taken once per batch)
+//!   └─ connection tasks ──▶ Executor (`exec.rs`) ──▶ Arc<Engine> (one Mutex<Server>)
 //!   replication thread: the link to our primary after REPLICAOF (`replication.rs`)
 //!
 //!   connection task:
 //!     read ─▶ parse every complete request in the buffer (no lock)
-//!          ─▶ Engine::run(batch)   (one lock for the whole batch)
+//!          ─▶ Executor::run(batch) (one lock for the whole batch; while another worker has
+//!             the engine, the batch waits as a task and runs in this worker's next turn
+//!             together with its other connections' batches)
 //!          ─▶ one write of all replies
 //!     while waiting for input it also waits on the client's mailbox (`mailbox.rs`: pub/sub
 //!     messages, served blocked commands, CLIENT KILL, output buffer limits; other workers reach
@@ -26,6 +28,7 @@
 //! state workers share is the engine. Stopping the node drops every worker's runtime, which
 //! closes its connections.
 
+mod exec;
 pub mod listeners;
 mod mailbox;
 pub mod replication;
@@ -123,9 +126,10 @@ pub fn config_from_args(args: &NodeArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// What every worker and accept loop of a node shares: the engine and the workers' runtimes.
+/// What every worker and accept loop of a node shares: the engine (behind its executor) and
+/// the workers' runtimes.
 pub(crate) struct Workers {
-    engine: Arc<Engine>,
+    exec: Arc<exec::Executor>,
     handles: Vec<tokio::runtime::Handle>,
     next: AtomicUsize,
 }
@@ -139,10 +143,10 @@ impl Workers {
         let Ok(sock) = sock.into_std() else {
             return;
         };
-        let engine = self.engine.clone();
+        let exec = self.exec.clone();
         self.handles[i].spawn(async move {
             if let Ok(sock) = tokio::net::TcpStream::from_std(sock) {
-                serve(sock, engine, ClientKind::Normal, info, None).await;
+                serve(sock, exec, ClientKind::Normal, info, None).await;
             }
         });
     }
@@ -230,7 +234,7 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
         None => None,
     };
     let workers = Arc::new(Workers {
-        engine: engine.clone(),
+        exec: Arc::new(exec::Executor::new(engine.clone())),
         handles: runtimes.iter().map(|rt| rt.handle().clone()).collect(),
         next: AtomicUsize::new(0),
     });
@@ -254,7 +258,7 @@ pub fn start(args: NodeArgs) -> anyhow::Result<RedisNode> {
                 rt.block_on(async move {
                     crate::busy_poll::start(busy_poll);
                     if let Some((listeners, control, workers, stop_tx)) = first {
-                        let engine = workers.engine.clone();
+                        let engine = workers.exec.engine().clone();
                         for l in listeners {
                             tokio::spawn(accept_tcp(l, workers.clone()));
                         }
@@ -389,7 +393,7 @@ async fn accept_unix(
             };
             tokio::spawn(serve(
                 sock,
-                workers.engine.clone(),
+                workers.exec.clone(),
                 ClientKind::Control,
                 info,
                 Some(runtime.clone()),
@@ -539,13 +543,14 @@ async fn register_while_script_runs<S: AsyncRead + AsyncWrite + Unpin>(
 /// a protocol error) or the node stops (its worker's runtime drops this task).
 async fn serve<S>(
     mut sock: S,
-    engine: Arc<Engine>,
+    exec: Arc<exec::Executor>,
     kind: ClientKind,
     info: ConnInfo,
     runtime: Option<Arc<listeners::RuntimeListeners>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let engine = exec.engine().clone();
     let mailbox = Arc::new(mailbox::Mailbox::default());
     let outbox: Arc<dyn Outbox> = mailbox.clone();
     let mut mail = mailbox::MailboxRx::new(mailbox);
@@ -666,7 +671,7 @@ async fn serve<S>(
                     Err(_) => RunOutcome::Close,
                 }
             } else {
-                engine.run(id, &mut cmds, &mut out)
+                exec.run(id, &mut cmds, &mut out).await
             };
             match outcome {
                 RunOutcome::Done => {}
