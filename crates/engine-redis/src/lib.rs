@@ -19,10 +19,13 @@
 //! ```
 //!
 //! Design choices:
-//! - **One lock, taken once per batch of pipelined commands.** Every command is atomic and runs
-//!   alone, so MULTI/EXEC and scripts need no extra machinery: they run inside the same critical
-//!   section. I/O, parsing and reply encoding of different connections run in parallel on the
-//!   node's threads; at pipeline depth 16 a batch costs one lock and one write.
+//! - **One lock, taken once per batch of pipelined commands** (or once per [`Turn`] for the
+//!   batches of several connections: a node worker runs everything it has waiting in one turn).
+//!   Every command is atomic and runs alone, so MULTI/EXEC and scripts need no extra machinery:
+//!   they run inside the same critical section. I/O, parsing and reply encoding of different
+//!   connections run in parallel on the node's threads; at pipeline depth 16 a batch costs one
+//!   lock and one write. While a script holds the lock past its time limit, batches are
+//!   answered BUSY without it (`cmd::multi::BusyTransactions` keeps MULTI/EXEC right then).
 //! - **Re-entrant `call`:** [`Server::call`] executes a command for a client with no socket (a
 //!   script's fake client, EXEC's queued commands) and returns the encoded reply; scripting
 //!   parses it back with `resp::Frame`.

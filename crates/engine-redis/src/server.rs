@@ -307,9 +307,17 @@ impl Server {
         }
     }
 
-    /// Every watched key of a DB (FLUSHDB, FLUSHALL, SWAPDB). Tracking is told separately
+    /// The watched keys of a DB (every DB for `None`) that a FLUSHDB, FLUSHALL or SWAPDB
+    /// changes: those that exist in it, or in the DB it is swapped with. A watched key that
+    /// exists in neither stays untouched, as in redis. Called before a flush, and after or
+    /// before a swap (either way, both DBs are looked in). Tracking is told separately
     /// (`tracking::flush`; SWAPDB does not invalidate, as in redis).
-    pub fn touch_all_watched(&mut self, db: Option<usize>, current: &mut Client) {
+    pub fn touch_all_watched(
+        &mut self,
+        db: Option<usize>,
+        swapped_with: Option<usize>,
+        current: &mut Client,
+    ) {
         // Clients blocked on keys of the flushed DBs look again (XREADGROUP ends with an error).
         let blocked: Vec<(usize, Box<[u8]>)> = self
             .blocking
@@ -321,10 +329,15 @@ impl Server {
         for (d, k) in blocked {
             self.blocking.signal(d, &k);
         }
+        let dbs = &self.ks.dbs;
+        let exists = |d: usize, k: &[u8]| dbs[d].keys.find(k).is_some();
         let keys: Vec<(usize, Box<[u8]>)> = self
             .watched
             .keys()
-            .filter(|(d, _)| db.is_none_or(|x| x == *d))
+            .filter(|(d, k)| {
+                db.is_none_or(|x| x == *d)
+                    && (exists(*d, k) || swapped_with.is_some_and(|w| exists(w, k)))
+            })
             .cloned()
             .collect();
         for (d, k) in keys {
@@ -398,7 +411,7 @@ impl Turn<'_> {
     /// batch is answered with BUSY instead (and the turn keeps trying the lock for the next).
     pub fn run(&mut self, id: u64, cmds: &mut VecDeque<Argv>, out: &mut Vec<u8>) -> RunOutcome {
         if self.guard.is_none() {
-            self.guard = self.engine.lock_unless_busy(cmds, out);
+            self.guard = self.engine.lock_unless_busy(id, cmds, out);
         }
         match self.guard.as_deref_mut() {
             Some(s) => self.engine.run_locked(s, id, cmds, out),
@@ -416,6 +429,8 @@ pub struct Engine {
     max_bulk_len: std::sync::atomic::AtomicI64,
     /// Request bytes read (INFO `total_net_input_bytes`), counted without the lock.
     input_bytes: std::sync::atomic::AtomicU64,
+    /// MULTI/EXEC/DISCARD answered while a script holds the engine.
+    busy_transactions: crate::cmd::multi::BusyTransactions,
 }
 
 impl Engine {
@@ -427,6 +442,7 @@ impl Engine {
             inner: Mutex::new(server),
             max_bulk_len: std::sync::atomic::AtomicI64::new(max),
             input_bytes: std::sync::atomic::AtomicU64::new(0),
+            busy_transactions: Default::default(),
         });
         engine.lock().persist.engine = Arc::downgrade(&engine);
         engine
@@ -500,6 +516,7 @@ impl Engine {
         if let Some(mut c) = s.clients.remove(&id) {
             crate::cmd::cleanup_client(&mut s, &mut c);
         }
+        self.busy_transactions.forget(id);
     }
 
     /// Runs the queued commands of one connection under one lock acquisition. Executed commands
@@ -528,6 +545,7 @@ impl Engine {
         let Some(mut client) = s.clients.remove(&id) else {
             return RunOutcome::Close;
         };
+        self.busy_transactions.replay(s, &mut client);
         let mut rb = ReplyBuf {
             buf: std::mem::take(out),
             resp3: client.resp3,
@@ -640,6 +658,7 @@ impl Engine {
     /// RESP2/3-neutral for errors, so the client's protocol does not matter here.
     fn lock_unless_busy(
         &self,
+        id: u64,
         cmds: &mut VecDeque<Argv>,
         out: &mut Vec<u8>,
     ) -> Option<parking_lot::MutexGuard<'_, Server>> {
@@ -668,7 +687,8 @@ impl Engine {
                 continue;
             }
             while let Some(argv) = cmds.pop_front() {
-                crate::cmd::scripting::busy_reply(&self.script_control, &argv, false, out);
+                self.busy_transactions
+                    .reply(&self.script_control, id, &argv, out);
             }
             return None;
         }

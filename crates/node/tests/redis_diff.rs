@@ -870,6 +870,42 @@ xautoclaim xs gl c1 0 (18446744073709551615-18446744073709551615
 "#;
 
 const MISC: &str = r#"
+# FLUSHALL and FLUSHDB touch the watched keys that exist, not the others
+del wx
+watch wx
+flushall
+multi
+ping
+exec
+watch wx
+flushdb
+multi
+ping
+exec
+set wx 1
+watch wx
+flushdb
+multi
+ping
+exec
+# SWAPDB touches a watched key that exists in either DB
+select 1
+set swapped 1
+select 0
+watch swapped
+swapdb 0 1
+multi
+ping
+exec
+swapdb 0 1
+flushall
+# A refused EXEC ends the transaction and says why (EXECABORT)
+exec extra
+multi
+set t 1
+exec extra
+exec
+get t
 command getkeys mset a b c d e f
 command getkeys get k
 command getkeys eval "return 1" 3 k1 k2 k3 a1 a2
@@ -1447,4 +1483,30 @@ fn differential_blocked_xreadgroup_when_the_stream_goes() {
         assert_eq!(replies[0], replies[1], "after {ending:?}");
         assert!(matches!(&replies[0], Frame::Error(_)), "{replies:?}");
     }
+}
+
+/// Out of memory, EXEC of a transaction holding a command that may grow memory is refused
+/// (EXECABORT ... OOM) and the transaction ends; one of reads only still runs.
+#[test]
+fn differential_exec_out_of_memory() {
+    let (ours, real) = servers();
+    let mut p = Pair::new(ours.addr(), real.addr);
+    let mut admins = [Client::connect(ours.addr()), Client::connect(real.addr)];
+    let maxmemory = |admins: &mut [Client; 2], v: &str| {
+        for a in admins.iter_mut() {
+            assert_eq!(
+                a.cmd(&["CONFIG", "SET", "maxmemory", v]),
+                Frame::Simple(b"OK".to_vec())
+            );
+        }
+    };
+    p.script("set x value\nmulti\nget x\nping");
+    maxmemory(&mut admins, "1");
+    p.script("exec");
+    maxmemory(&mut admins, "0");
+    p.script("multi\nset x 1\nget x");
+    maxmemory(&mut admins, "1");
+    p.script("exec\nping");
+    maxmemory(&mut admins, "0");
+    p.script("get x");
 }

@@ -514,3 +514,83 @@ fn busy_function_and_function_kill() {
     assert!(String::from_utf8_lossy(&e).starts_with("ERR Script killed by user"));
     assert_eq!(admin.cmd(&["PING"]), Frame::Simple(b"PONG".to_vec()));
 }
+
+/// redis's `unit/multi` "script timeout" cases: while a script is busy, MULTI, EXEC and DISCARD
+/// pass, a refused command flags the transaction, and EXEC answers EXECABORT; nothing of a
+/// transaction runs half. Replies compared with redis-server's.
+#[test]
+fn transactions_during_a_busy_script_match_redis() {
+    // What of the transaction happens while the script is busy (redis's four test names).
+    #[derive(Clone, Copy, Debug)]
+    enum Case {
+        Multi,
+        Exec,
+        Body,
+        JustExec,
+    }
+    fn run(addr: std::net::SocketAddr, case: Case) -> Vec<Frame> {
+        let mut admin = Client::connect(addr);
+        let mut runner = Client::connect(addr);
+        let mut probe = Client::connect(addr);
+        let mut r2 = Client::connect(addr);
+        runner.set_timeout(Duration::from_secs(60));
+        admin.cmd(&["CONFIG", "SET", "lua-time-limit", "10"]);
+        admin.cmd(&["SET", "xx", "1"]);
+        let mut seen = Vec::new();
+        if !matches!(case, Case::Multi) {
+            seen.push(r2.cmd(&["MULTI"]));
+            seen.push(r2.cmd(&["INCR", "xx"]));
+        }
+        runner.send(&["EVAL", "while true do end", "0"]);
+        let busy = (0..500).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            matches!(probe.cmd(&["PING"]), Frame::Error(e) if e.starts_with(b"BUSY"))
+        });
+        assert!(busy, "{case:?}: the script got busy");
+        match case {
+            Case::Multi => {
+                seen.push(r2.cmd(&["MULTI"]));
+                seen.push(r2.cmd(&["INCR", "xx"]));
+                seen.push(admin.cmd(&["SCRIPT", "KILL"]));
+                runner.read();
+                seen.push(r2.cmd(&["INCR", "xx"]));
+                seen.push(r2.cmd(&["EXEC"]));
+            }
+            Case::Exec => {
+                seen.push(r2.cmd(&["INCR", "xx"]));
+                seen.push(r2.cmd(&["EXEC"]));
+                seen.push(admin.cmd(&["SCRIPT", "KILL"]));
+                runner.read();
+            }
+            Case::Body => {
+                seen.push(r2.cmd(&["INCR", "xx"]));
+                seen.push(admin.cmd(&["SCRIPT", "KILL"]));
+                runner.read();
+                seen.push(r2.cmd(&["EXEC"]));
+            }
+            Case::JustExec => {
+                seen.push(r2.cmd(&["EXEC"]));
+                seen.push(admin.cmd(&["SCRIPT", "KILL"]));
+                runner.read();
+            }
+        }
+        seen.push(admin.cmd(&["GET", "xx"]));
+        // Out of MULTI: PING answers at once.
+        seen.push(r2.cmd(&["PING", "asdf"]));
+        seen.push(r2.cmd(&["DISCARD"]));
+        seen
+    }
+    let ours = start_ours(&[]);
+    let real = start_real(&[]);
+    for case in [Case::Multi, Case::Exec, Case::Body, Case::JustExec] {
+        let a = run(ours.addr(), case);
+        let b = run(real.addr, case);
+        let show = |v: &[Frame]| {
+            v.iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        assert_eq!(a, b, "{case:?}\n ours: {}\n redis: {}", show(&a), show(&b));
+    }
+}

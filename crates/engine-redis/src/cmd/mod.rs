@@ -600,14 +600,36 @@ fn reject(
     out: &mut ReplyBuf,
     msg: &str,
 ) {
-    record_error(srv, msg);
     if let Some(s) = spec {
         srv.stats.commands.of(s).rejected += 1;
     }
+    if spec.is_some_and(|s| s.name == "exec") {
+        // A refused EXEC ends the transaction, saying why (redis's execCommandAbort; its
+        // formatted rejections carry no "ERR " code there).
+        client.multi = None;
+        multi::unwatch_all(srv, client);
+        let why = msg.strip_prefix("ERR ").unwrap_or(msg);
+        let msg = format!("EXECABORT Transaction discarded because of: {why}");
+        record_error(srv, &msg);
+        out.error(&msg);
+        return;
+    }
+    record_error(srv, msg);
     if let Some(m) = client.multi.as_mut() {
         m.aborted = true;
     }
     out.error(msg);
+}
+
+/// EXEC of a transaction holding a command that may grow memory is refused out of memory, as
+/// that command itself would be (redis's `mstate.cmd_flags`).
+fn exec_may_grow(client: &Client, spec: &CommandSpec) -> bool {
+    spec.name == "exec"
+        && client.multi.as_ref().is_some_and(|m| {
+            m.queued
+                .iter()
+                .any(|argv| lookup(&argv[0]).is_some_and(|s| s.has(DENYOOM)))
+        })
 }
 
 /// If CLIENT PAUSE applies to this command, until when.
@@ -685,7 +707,7 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
     let in_multi_queueing =
         client.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
     if srv.config.maxmemory > 0
-        && (spec.has(DENYOOM) || in_multi_queueing)
+        && (spec.has(DENYOOM) || in_multi_queueing || exec_may_grow(client, spec))
         && srv.call_depth == 0
         && !crate::evict::make_room(srv)
     {

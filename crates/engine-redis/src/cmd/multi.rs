@@ -122,3 +122,123 @@ pub fn unwatch_all(srv: &mut Server, c: &mut Client) {
     }
     c.dirty_cas = false;
 }
+
+/// Transactions while a script holds the engine past its time limit. Redis lets MULTI, EXEC and
+/// DISCARD through then, and flags the transaction of a client in MULTI whose command it
+/// refuses with BUSY, so that a pipelined transaction is never half run (redis PR #7022). The
+/// client's state is behind the engine the script holds: what its transaction went through is
+/// noted here, answered at once, and replayed on the client at its next turn.
+#[derive(Default)]
+pub struct BusyTransactions {
+    pending: std::sync::atomic::AtomicBool,
+    notes: parking_lot::Mutex<std::collections::HashMap<u64, BusyNote>>,
+}
+
+#[derive(Default)]
+struct BusyNote {
+    /// Known once MULTI, EXEC or DISCARD passed during the busy script; before that, the
+    /// client's state is whatever it was when the script started.
+    in_multi: Option<bool>,
+    effects: Vec<TxnEffect>,
+}
+
+enum TxnEffect {
+    Multi,
+    /// EXEC (answered EXECABORT) or DISCARD: the transaction and the watched keys are dropped.
+    Discard,
+    /// A refused command: EXEC will answer EXECABORT, if the client is in MULTI.
+    Flag,
+}
+
+impl BusyTransactions {
+    /// Answers one command of client `id` while a script is busy.
+    pub fn reply(
+        &self,
+        control: &crate::scripting::ScriptControl,
+        id: u64,
+        argv: &resp::request::Argv,
+        out: &mut Vec<u8>,
+    ) {
+        let is = |w: &str| argv.len() == 1 && argv[0].eq_ignore_ascii_case(w.as_bytes());
+        let mut notes = self.notes.lock();
+        let note = notes.entry(id).or_default();
+        let reply: std::borrow::Cow<str> = if is("multi") {
+            if note.in_multi == Some(true) {
+                "-ERR MULTI calls can not be nested".into()
+            } else {
+                note.in_multi = Some(true);
+                note.effects.push(TxnEffect::Multi);
+                "+OK".into()
+            }
+        } else if is("exec") {
+            note.in_multi = Some(false);
+            note.effects.push(TxnEffect::Discard);
+            format!(
+                "-EXECABORT Transaction discarded because of: {}",
+                control.busy_error()
+            )
+            .into()
+        } else if is("discard") {
+            if note.in_multi == Some(false) {
+                "-ERR DISCARD without MULTI".into()
+            } else {
+                note.in_multi = Some(false);
+                note.effects.push(TxnEffect::Discard);
+                "+OK".into()
+            }
+        } else {
+            if note.in_multi != Some(false) {
+                note.effects.push(TxnEffect::Flag);
+            }
+            drop(notes);
+            crate::cmd::scripting::busy_reply(control, argv, false, out);
+            self.pending
+                .store(true, std::sync::atomic::Ordering::Release);
+            return;
+        };
+        drop(notes);
+        self.pending
+            .store(true, std::sync::atomic::Ordering::Release);
+        out.extend_from_slice(reply.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// Applies what client `c`'s transaction went through while it could not reach the engine.
+    pub fn replay(&self, srv: &mut Server, c: &mut Client) {
+        if !self.pending.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        let note = {
+            let mut notes = self.notes.lock();
+            let note = notes.remove(&c.id);
+            if notes.is_empty() {
+                self.pending
+                    .store(false, std::sync::atomic::Ordering::Release);
+            }
+            note
+        };
+        for effect in note.map(|n| n.effects).unwrap_or_default() {
+            match effect {
+                TxnEffect::Multi => {
+                    c.multi.get_or_insert_with(MultiState::default);
+                }
+                TxnEffect::Discard => {
+                    c.multi = None;
+                    unwatch_all(srv, c);
+                }
+                TxnEffect::Flag => {
+                    if let Some(m) = c.multi.as_mut() {
+                        m.aborted = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A client that leaves takes its note with it.
+    pub fn forget(&self, id: u64) {
+        if self.pending.load(std::sync::atomic::Ordering::Acquire) {
+            self.notes.lock().remove(&id);
+        }
+    }
+}

@@ -153,9 +153,10 @@ pub fn swapdb(ctx: &mut Ctx) -> CmdResult {
         if let Some(cow) = ctx.srv.ks.cow.as_deref_mut() {
             cow.swapped(x as usize, y as usize);
         }
-        ctx.srv.touch_all_watched(Some(x as usize), ctx.client);
-        ctx.srv.touch_all_watched(Some(y as usize), ctx.client);
-        for db in [x as usize, y as usize] {
+        let (x, y) = (x as usize, y as usize);
+        ctx.srv.touch_all_watched(Some(x), Some(y), ctx.client);
+        ctx.srv.touch_all_watched(Some(y), Some(x), ctx.client);
+        for db in [x, y] {
             let keys: Vec<Box<[u8]>> = ctx
                 .srv
                 .blocking
@@ -710,7 +711,7 @@ fn flush_mode(ctx: &Ctx) -> Result<bool, Error> {
 pub fn flushdb(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
     let db = ctx.db();
-    ctx.srv.touch_all_watched(Some(db), ctx.client);
+    ctx.srv.touch_all_watched(Some(db), None, ctx.client);
     crate::tracking::flush(ctx.srv, ctx.client);
     ctx.srv.ks.flush(Some(db), lazy);
     ctx.srv.stats.dirty += 1;
@@ -720,7 +721,7 @@ pub fn flushdb(ctx: &mut Ctx) -> CmdResult {
 
 pub fn flushall(ctx: &mut Ctx) -> CmdResult {
     let lazy = flush_mode(ctx)?;
-    ctx.srv.touch_all_watched(None, ctx.client);
+    ctx.srv.touch_all_watched(None, None, ctx.client);
     crate::tracking::flush(ctx.srv, ctx.client);
     ctx.srv.ks.flush(None, lazy);
     ctx.srv.stats.dirty += 1;
