@@ -135,7 +135,7 @@ pub fn try_serve(
             .as_ref()
             .map(|b| b.keys.clone())
             .unwrap_or_default();
-        return crate::cmd::streams::serve_blocked(srv, client, db, key, op, &keys, out);
+        return crate::cmd::streams::serve_blocked(srv, db, key, op, &keys, out);
     }
     let has_data = if op.wants_list() {
         matches!(srv.ks.get_list(db, key), Ok(Some(l)) if !l.is_empty())

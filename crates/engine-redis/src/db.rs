@@ -255,6 +255,9 @@ pub struct Keyspace {
     pub stats: KeyStats,
     /// Keys deleted by lazy or active expiry since the last drain: (db, key).
     pub expired_log: Vec<(usize, Box<[u8]>)>,
+    /// Keys added since the last drain, kept only while `new` events are wanted
+    /// (`notify-keyspace-events` with `n`; see `notify::flush_new_keys`).
+    pub new_keys_log: Option<Vec<(usize, Box<[u8]>)>>,
     /// Where large values go to be dropped off the request path.
     pub lazyfree: Option<std::sync::mpsc::Sender<Box<dyn Send>>>,
     /// The running snapshot's copy-on-write state (`persistence::snapshot`).
@@ -319,6 +322,7 @@ impl Keyspace {
             limits: Limits::default(),
             stats: KeyStats::default(),
             expired_log: Vec::new(),
+            new_keys_log: None,
             lazyfree: None,
             cow: None,
             mark: false,
@@ -350,6 +354,9 @@ impl Keyspace {
     /// Inserts a new key; it carries the current mark, so a running snapshot skips it.
     fn insert_slot(&mut self, db: usize, mut slot: Slot) -> usize {
         slot.set_mark(self.mark);
+        if let Some(log) = self.new_keys_log.as_mut() {
+            log.push((db, slot.key().into()));
+        }
         self.dbs[db].keys.insert_new(slot)
     }
 

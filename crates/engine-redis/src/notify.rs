@@ -88,6 +88,44 @@ pub fn flags_to_string(f: u32) -> String {
 /// `current`, so a RESP3 client subscribed to its own events gets them before its reply.
 pub fn notify(
     srv: &mut Server,
+    mut current: Option<&mut Client>,
+    mut out: Option<&mut resp::ReplyBuf>,
+    class: u32,
+    event: &str,
+    db: usize,
+    key: &[u8],
+) {
+    // A command's `new` event comes before its own, as redis sends it from dbAdd.
+    flush_new_keys(srv, current.as_deref_mut(), out.as_deref_mut());
+    publish(srv, current, out, class, event, db, key);
+}
+
+/// Publishes the `new` events of the keys added since the last call (`n` in
+/// `notify-keyspace-events`; the keyspace logs them only while that is set).
+pub fn flush_new_keys(
+    srv: &mut Server,
+    mut current: Option<&mut Client>,
+    mut out: Option<&mut resp::ReplyBuf>,
+) {
+    let Some(log) = srv.ks.new_keys_log.as_mut().filter(|l| !l.is_empty()) else {
+        return;
+    };
+    for (db, key) in std::mem::take(log) {
+        publish(
+            srv,
+            current.as_deref_mut(),
+            out.as_deref_mut(),
+            NEW,
+            "new",
+            db,
+            &key,
+        );
+    }
+}
+
+/// One event on the keyspace and keyevent channels the configuration enables.
+fn publish(
+    srv: &mut Server,
     current: Option<&mut Client>,
     mut out: Option<&mut resp::ReplyBuf>,
     class: u32,

@@ -193,6 +193,12 @@ impl Server {
     /// Pushes configuration values into the structures that cache them.
     pub fn apply_config(&mut self) {
         self.ks.limits = self.config.type_limits();
+        let flags = self.config.notify_flags;
+        let new_events = flags & crate::notify::NEW != 0
+            && flags & (crate::notify::KEYSPACE | crate::notify::KEYEVENT) != 0;
+        if new_events != self.ks.new_keys_log.is_some() {
+            self.ks.new_keys_log = new_events.then(Vec::new);
+        }
         self.ks.tracking = self.config.access_tracking();
         self.tracking.max_keys = self
             .config
@@ -256,6 +262,7 @@ impl Server {
     /// Work that follows every top-level command: serve clients blocked on keys that received
     /// data, publish `expired` notifications of lazily expired keys.
     pub fn after_command(&mut self, current: &mut Client) {
+        crate::notify::flush_new_keys(self, Some(&mut *current), None);
         if !self.ks.expired_log.is_empty() {
             let log = std::mem::take(&mut self.ks.expired_log);
             for (db, key) in log {

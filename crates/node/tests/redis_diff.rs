@@ -763,6 +763,55 @@ geoadd gk nx ch 1 1 a
 "#;
 
 const STREAMS: &str = r#"
+# Group read counters and lag (XINFO GROUPS: entries-read, lag), with and without XDEL
+del x
+xadd x 1-0 data a
+xadd x 2-0 data b
+xadd x 3-0 data c
+xadd x 4-0 data d
+xadd x 5-0 data e
+xgroup create x g1 0
+xinfo groups x
+xreadgroup group g1 c11 count 1 streams x >
+xinfo groups x
+xreadgroup group g1 c12 count 10 streams x >
+xinfo groups x
+xadd x 6-0 data f
+xinfo groups x
+del x
+xadd x 1-0 data a
+xadd x 2-0 data b
+xadd x 3-0 data c
+xadd x 4-0 data d
+xadd x 5-0 data e
+xdel x 3-0
+xgroup create x g1 0
+xgroup create x g2 0
+xreadgroup group g1 c11 count 1 streams x >
+xinfo groups x
+xreadgroup group g1 c11 count 1 streams x >
+xinfo groups x
+xreadgroup group g1 c11 count 1 streams x >
+xinfo groups x
+xreadgroup group g2 c21 count 10 streams x >
+xinfo groups x
+# XAUTOCLAIM: deleted entries count toward COUNT; the cursor is the next PEL entry
+del x
+xadd x 1-0 f v
+xadd x 2-0 f v
+xadd x 3-0 f v
+xgroup create x grp 0
+xreadgroup group grp Alice streams x >
+xdel x 1-0
+xdel x 2-0
+xautoclaim x grp Bob 0 0-0 count 1
+xautoclaim x grp Bob 0 2-0 count 1
+xautoclaim x grp Bob 0 0-0 count 5
+xpending x grp
+# XREADGROUP with an ID reads the consumer's history after that ID, not including it
+xreadgroup group grp Bob streams x 0
+xreadgroup group grp Bob streams x 2-0
+xreadgroup group grp Bob streams x 3-0
 xadd s 1-1 a 1
 xadd s 1-2 b 2 c 3
 xadd s 1-* d 4
@@ -1509,4 +1558,62 @@ fn differential_exec_out_of_memory() {
     p.script("exec\nping");
     maxmemory(&mut admins, "0");
     p.script("get x");
+}
+
+/// Keyspace notifications seen by a subscriber: `new` events (the `n` flag, sent before the
+/// command's own event) and the events of stream consumer groups (a consumer created by
+/// XREADGROUP or XCLAIM is an event; reads and claims are not).
+#[test]
+fn differential_keyspace_events_new_keys_and_streams() {
+    let (ours, real) = servers();
+    let mut p = Pair::new(ours.addr(), real.addr);
+    let mut subs = [Client::connect(ours.addr()), Client::connect(real.addr)];
+    for (flags, script) in [
+        (
+            "En",
+            "set foo bar\nset foo baz\nset bar bar\nlpush l a\nlpush l b\nrename l l2\ndel foo\nset foo x",
+        ),
+        ("KEAn", "set a 1\nset a 2\nsadd s x\nsadd s y\nincr n\nhset h f v"),
+        (
+            "Kt",
+            "xgroup create mystream mygroup $ mkstream\n\
+             xgroup createconsumer mystream mygroup Bob\n\
+             xadd mystream 1 field1 A\n\
+             xreadgroup group mygroup Alice streams mystream >\n\
+             xclaim mystream mygroup Mike 0 1-0 force\n\
+             xclaim mystream mygroup Nobody 3600000 1-0\n\
+             xgroup delconsumer mystream mygroup Lee\n\
+             xautoclaim mystream mygroup Bob 0 1-0\n\
+             xgroup delconsumer mystream mygroup Bob\n\
+             xinfo groups mystream",
+        ),
+    ] {
+        p.script(&format!("flushall\nconfig set notify-keyspace-events {flags}"));
+        for s in subs.iter_mut() {
+            s.cmd(&["PSUBSCRIBE", "*"]);
+        }
+        p.script(script);
+        p.script("publish sentinel done");
+        let mut seen: Vec<Vec<Frame>> = Vec::new();
+        for s in subs.iter_mut() {
+            let mut events = Vec::new();
+            loop {
+                let f = s.read();
+                if f == Frame::Array(vec![bulk("pmessage"), bulk("*"), bulk("sentinel"), bulk("done")]) {
+                    break;
+                }
+                events.push(f);
+            }
+            s.cmd(&["PUNSUBSCRIBE", "*"]);
+            seen.push(events);
+        }
+        let show = |v: &[Frame]| v.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n  ");
+        assert!(
+            seen[0] == seen[1],
+            "notify-keyspace-events {flags}\n ours:\n  {}\n redis:\n  {}",
+            show(&seen[0]),
+            show(&seen[1])
+        );
+    }
+    p.script("config set notify-keyspace-events \"\"");
 }

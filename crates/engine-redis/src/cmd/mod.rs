@@ -586,7 +586,7 @@ pub fn sub_arity(ctx: &Ctx) -> Error {
     ))
 }
 
-fn record_error(srv: &mut Server, msg: &str) {
+pub(crate) fn record_error(srv: &mut Server, msg: &str) {
     srv.stats.total_error_replies += 1;
     let code = msg.split(' ').next().unwrap_or("ERR").to_string();
     *srv.stats.errors.entry(code).or_default() += 1;

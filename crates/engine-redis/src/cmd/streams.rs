@@ -471,7 +471,6 @@ fn block(ctx: &mut Ctx, keys: Vec<Vec<u8>>, op: crate::blocking::BlockOp, ms: i6
 /// Serves a blocked XREAD or XREADGROUP on `key`; false if there is nothing for it yet.
 pub fn serve_blocked(
     srv: &mut crate::server::Server,
-    client: &mut crate::client::Client,
     db: usize,
     key: &[u8],
     op: &crate::blocking::BlockOp,
@@ -506,16 +505,24 @@ pub fn serve_blocked(
             // A consumer waiting on a stream that was deleted (or replaced by another type), or
             // on a group that was destroyed, is told so, as redis 7.0 does, instead of waiting
             // forever.
+            // The error counts in INFO errorstats, as any error reply does.
+            let mut fail = |srv: &mut crate::server::Server, msg: &str| {
+                super::record_error(srv, msg);
+                out.error(msg);
+                true
+            };
             let Ok(Some(s)) = srv.ks.get_stream_mut(db, key) else {
-                out.error("UNBLOCKED the stream key no longer exists");
-                return true;
+                return fail(srv, "UNBLOCKED the stream key no longer exists");
             };
-            let (entries, added) = (&s.entries, s.entries_added);
+            let basis = s.counter_basis();
+            let entries = &s.entries;
             let Some(g) = s.groups.get_mut(group) else {
-                out.error("NOGROUP the consumer group this client was blocked on no longer exists");
-                return true;
+                return fail(
+                    srv,
+                    "NOGROUP the consumer group this client was blocked on no longer exists",
+                );
             };
-            g.deliver_new(entries, added, consumer, *count, *noack, now)
+            g.deliver_new(entries, basis, consumer, *count, *noack, now)
         }
         _ => return false,
     };
@@ -529,7 +536,7 @@ pub fn serve_blocked(
         ..
     } = op
     {
-        super::modified(srv, client, db, key, STREAM, "xreadgroup");
+        srv.stats.dirty += 1;
         let ids: Vec<StreamId> = items.iter().map(|(id, _)| *id).collect();
         if let Ok(Some(s)) = srv.ks.get_stream(db, key) {
             let cmds = group_delivery(s, key, group, consumer, &ids, *noack);
@@ -776,16 +783,17 @@ pub fn xgroup(ctx: &mut Ctx) -> CmdResult {
                 .groups
                 .get_mut(&a[3][..])
                 .ok_or_else(|| xgroup_nogroup(&a[2], &a[3]))?;
-            let pending = match g.consumers.remove(&a[4][..]) {
-                Some(c) => {
-                    for id in &c.pending {
-                        g.pel.remove(id);
-                    }
-                    c.pending.len()
+            let removed = g.consumers.remove(&a[4][..]);
+            let pending = removed.as_ref().map_or(0, |c| {
+                for id in &c.pending {
+                    g.pel.remove(id);
                 }
-                None => 0,
-            };
-            ctx.modified(db, &a[2], STREAM, "xgroup-delconsumer");
+                c.pending.len()
+            });
+            // Deleting a consumer that does not exist changes nothing (no event, as redis).
+            if removed.is_some() {
+                ctx.modified(db, &a[2], STREAM, "xgroup-delconsumer");
+            }
             ctx.out.int(pending as i64);
         }
         "help" => {
@@ -833,18 +841,22 @@ pub fn xreadgroup(ctx: &mut Ctx) -> CmdResult {
     }
     let mut results: GroupReadReply = Vec::new();
     let mut touched = Vec::new();
+    let mut consumer_created = Vec::new();
     for (k, idarg) in r.keys.iter().zip(&r.ids) {
         let s = ctx.srv.ks.get_stream_mut(db, k)?.expect("checked above");
         let entries = &s.entries;
-        let entries_added = s.entries_added;
+        let basis = s.counter_basis();
         let g = s.groups.get_mut(&group).expect("checked above");
+        if !g.consumers.contains_key(&consumer) {
+            consumer_created.push(k.clone());
+        }
         let c = g.consumers.entry(consumer.clone()).or_default();
         c.seen_time = now;
         let mut items: Vec<(StreamId, Option<Fields>)> = Vec::new();
         if &idarg[..] == b">" {
             let new = g.deliver_new(
                 entries,
-                entries_added,
+                basis,
                 &consumer,
                 r.count.unwrap_or(usize::MAX),
                 r.noack,
@@ -860,7 +872,9 @@ pub fn xreadgroup(ctx: &mut Ctx) -> CmdResult {
         } else {
             let start = parse_id(idarg, 0)?;
             let c = g.consumers.get(&consumer).cloned().unwrap_or_default();
-            for id in c.pending.range(start..).take(r.count.unwrap_or(usize::MAX)) {
+            // The consumer's history after the given ID, not including it (as redis).
+            let after = (std::ops::Bound::Excluded(start), std::ops::Bound::Unbounded);
+            for id in c.pending.range(after).take(r.count.unwrap_or(usize::MAX)) {
                 if let Some(pe) = g.pel.get_mut(id) {
                     pe.delivery_time = now;
                     pe.delivery_count += 1;
@@ -870,9 +884,13 @@ pub fn xreadgroup(ctx: &mut Ctx) -> CmdResult {
         }
         results.push((k.clone(), items));
     }
-    for k in touched {
-        ctx.modified(db, &k, STREAM, "xreadgroup");
+    // As redis: a new consumer is an event, a delivery only changes the dataset (no event,
+    // no WATCH or tracking invalidation: the stream's entries stay as they were).
+    for k in consumer_created {
+        ctx.srv.stats.dirty += 1;
+        ctx.notify(STREAM, "xgroup-createconsumer", db, &k);
     }
+    ctx.srv.stats.dirty += touched.len() as u64;
     if results.is_empty() && r.ids.iter().all(|i| &i[..] == b">") {
         if let Some(ms) = r.block {
             if ctx.srv.call_depth == 0 && ctx.client.multi.is_none() {
@@ -1023,6 +1041,26 @@ pub fn xpending(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+/// The claiming consumer of XCLAIM/XAUTOCLAIM is created and seen only when it claims
+/// something, as in redis. True when this created it.
+fn claimed_by(g: &mut Group, consumer: &[u8], existed: bool, claimed: bool, now: i64) -> bool {
+    if !claimed {
+        return false;
+    }
+    g.consumers.entry(consumer.to_vec()).or_default().seen_time = now;
+    !existed
+}
+
+/// A claim changes the dataset but, as in redis, is no event of its own and touches no WATCH;
+/// a consumer it created is (`xgroup-createconsumer`).
+fn claim_done(ctx: &mut Ctx, db: usize, key: &[u8], created: bool, changes: usize) {
+    ctx.srv.stats.dirty += changes as u64;
+    if created {
+        ctx.srv.stats.dirty += 1;
+        ctx.notify(STREAM, "xgroup-createconsumer", db, key);
+    }
+}
+
 fn claim_one(
     g: &mut Group,
     id: StreamId,
@@ -1119,11 +1157,13 @@ pub fn xclaim(ctx: &mut Ctx) -> CmdResult {
         .ks
         .get_stream_mut(db, &a[1])?
         .ok_or_else(|| nogroup(&a[1], &a[2], ""))?;
-    let entries = s.entries.clone();
+    // Split borrows: the entries are read while the group changes (no copy of the stream).
+    let entries = &s.entries;
     let g = s
         .groups
         .get_mut(&a[2][..])
         .ok_or_else(|| nogroup(&a[1], &a[2], ""))?;
+    let existed = g.consumers.contains_key(&a[3][..]);
     if let Some(l) = lastid {
         if l > g.last_id {
             g.last_id = l;
@@ -1162,8 +1202,8 @@ pub fn xclaim(ctx: &mut Ctx) -> CmdResult {
             },
         ));
     }
-    g.consumers.entry(a[3].to_vec()).or_default().seen_time = now;
-    ctx.modified(db, &a[1], STREAM, "xclaim");
+    let created = claimed_by(g, &a[3], existed, !claimed.is_empty(), now);
+    claim_done(ctx, db, &a[1], created, claimed.len());
     ctx.out.array(claimed.len());
     for (id, f) in claimed {
         match f {
@@ -1204,30 +1244,39 @@ pub fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
         .ks
         .get_stream_mut(db, &a[1])?
         .ok_or_else(|| nogroup(&a[1], &a[2], ""))?;
-    let entries = s.entries.clone();
+    let entries = &s.entries;
     let g = s
         .groups
         .get_mut(&a[2][..])
         .ok_or_else(|| nogroup(&a[1], &a[2], ""))?;
-    let candidates: Vec<(StreamId, PendingEntry)> =
-        g.pel.range(start..).map(|(k, v)| (*k, v.clone())).collect();
+    let existed = g.consumers.contains_key(&a[3][..]);
+    // As redis: every PEL entry looked at costs one of count*10 attempts; a claimed entry
+    // and a deleted one each take one of `count` (the reply's size); the cursor is the entry
+    // after the last one looked at, 0-0 once the PEL is exhausted.
+    use std::ops::Bound::{Excluded, Included, Unbounded};
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
-    let mut next = StreamId::MIN;
-    for (scanned, (id, pe)) in candidates.into_iter().enumerate() {
-        if scanned >= count * 10 || claimed.len() >= count {
-            next = id;
+    let (mut attempts, mut left) = (count.saturating_mul(10), count);
+    let mut from = Included(start);
+    let mut exhausted = false;
+    while attempts > 0 && left > 0 {
+        attempts -= 1;
+        let Some((&id, pe)) = g.pel.range((from, Unbounded)).next() else {
+            exhausted = true;
             break;
-        }
-        if now - pe.delivery_time < min_idle {
-            continue;
-        }
+        };
+        from = Excluded(id);
         if !entries.contains_key(&id) {
+            let owner = pe.consumer.clone();
             g.pel.remove(&id);
-            if let Some(c) = g.consumers.get_mut(&pe.consumer) {
+            if let Some(c) = g.consumers.get_mut(&owner) {
                 c.pending.remove(&id);
             }
             deleted.push(id);
+            left -= 1;
+            continue;
+        }
+        if now - pe.delivery_time < min_idle {
             continue;
         }
         claim_one(g, id, &a[3], now, None, justid);
@@ -1239,9 +1288,18 @@ pub fn xautoclaim(ctx: &mut Ctx) -> CmdResult {
                 entries.get(&id).cloned()
             },
         ));
+        left -= 1;
     }
-    g.consumers.entry(a[3].to_vec()).or_default().seen_time = now;
-    ctx.modified(db, &a[1], STREAM, "xautoclaim");
+    let next = match exhausted {
+        true => StreamId::MIN,
+        false => g
+            .pel
+            .range((from, Unbounded))
+            .next()
+            .map_or(StreamId::MIN, |(id, _)| *id),
+    };
+    let created = claimed_by(g, &a[3], existed, !claimed.is_empty(), now);
+    claim_done(ctx, db, &a[1], created, claimed.len() + deleted.len());
     ctx.out.array(3);
     ctx.out.bulk(&next.to_bytes());
     ctx.out.array(claimed.len());

@@ -101,13 +101,54 @@ pub struct Stream {
     pub groups: BTreeMap<Vec<u8>, Group>,
 }
 
+/// The stream's counters behind a group's `entries-read` and `lag` (see
+/// [`Stream::counter_basis`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CounterBasis {
+    first_id: StreamId,
+    last_id: StreamId,
+    max_deleted: StreamId,
+    entries_added: u64,
+    len: u64,
+}
+
+impl CounterBasis {
+    /// Logical position of `id` among all entries ever added, when it can be known.
+    pub fn estimate(&self, id: StreamId) -> Option<u64> {
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if (self.len == 0 && id <= self.last_id) || id == self.last_id {
+            return Some(self.entries_added);
+        }
+        if id > self.last_id {
+            return None;
+        }
+        if self.max_deleted == StreamId::MIN || self.max_deleted < self.first_id {
+            if id < self.first_id {
+                return Some(self.entries_added - self.len);
+            }
+            if id == self.first_id {
+                return Some(self.entries_added - self.len + 1);
+            }
+        }
+        None
+    }
+
+    /// Whether an entry at or after `id` was deleted (redis's `streamRangeHasTombstones`):
+    /// counting on from `id` would then be wrong.
+    fn tombstone_from(&self, id: StreamId) -> bool {
+        self.len > 0 && self.max_deleted != StreamId::MIN && self.max_deleted >= id
+    }
+}
+
 impl Group {
     /// XREADGROUP `>`: hands the entries after the group's last ID to `consumer`, recording them
     /// as pending (unless `noack`).
     pub fn deliver_new(
         &mut self,
         entries: &BTreeMap<StreamId, Fields>,
-        entries_added: u64,
+        basis: CounterBasis,
         consumer: &[u8],
         count: usize,
         noack: bool,
@@ -126,12 +167,14 @@ impl Group {
             .map(|(k, v)| (*k, v.clone()))
             .collect();
         for (id, _) in &new {
+            // As redis: a valid counter with no deletion ahead counts on; otherwise it is
+            // estimated again from the entry's position.
+            self.entries_read = match self.entries_read {
+                Some(r) if !basis.tombstone_from(*id) => Some(r + 1),
+                r if basis.entries_added == 0 => r,
+                _ => basis.estimate(*id),
+            };
             self.last_id = *id;
-            self.entries_read = Some(
-                self.entries_read
-                    .map_or(entries_added, |e| e + 1)
-                    .min(entries_added),
-            );
             if noack {
                 continue;
             }
@@ -224,25 +267,18 @@ impl Stream {
     /// Logical position of `id` among all entries ever added, when it can be known
     /// (redis's `streamEstimateDistanceFromFirstEverEntry`).
     pub fn estimate_read(&self, id: StreamId) -> Option<u64> {
-        if self.entries_added == 0 {
-            return Some(0);
+        self.counter_basis().estimate(id)
+    }
+
+    /// What a group's read counter is worked out from; fixed while a read runs.
+    pub fn counter_basis(&self) -> CounterBasis {
+        CounterBasis {
+            first_id: self.first_id(),
+            last_id: self.last_id,
+            max_deleted: self.max_deleted,
+            entries_added: self.entries_added,
+            len: self.len() as u64,
         }
-        if (self.entries.is_empty() && id <= self.last_id) || id == self.last_id {
-            return Some(self.entries_added);
-        }
-        if id > self.last_id {
-            return None;
-        }
-        let first = self.first_id();
-        if self.max_deleted == StreamId::MIN || self.max_deleted < first {
-            if id < first {
-                return Some(self.entries_added - self.len() as u64);
-            }
-            if id == first {
-                return Some(self.entries_added - self.len() as u64 + 1);
-            }
-        }
-        None
     }
 
     /// Entries the group has not read yet (XINFO `lag`), possibly negative, or unknown.
