@@ -167,6 +167,7 @@ static PARAMS: &[Param] = &[
     p("repl-backlog-size", Kind::Memory, "1048576"),
     p("repl-backlog-ttl", I, "3600"),
     p("repl-timeout", Kind::Int(1, i64::MAX), "60"),
+    p("repl-ping-replica-period", Kind::Int(1, i64::MAX), "10"),
     Param {
         name: "replica-allow-chaining",
         aliases: &["slave-allow-chaining"],

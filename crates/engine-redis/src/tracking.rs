@@ -309,7 +309,8 @@ pub fn remember_keys(
 #[inline(never)]
 pub fn after_command(srv: &mut Server, client: &mut Client, out: &mut ReplyBuf, reply_at: usize) {
     if let Some(t) = client.tracking.as_mut() {
-        if client.multi.is_none() && client.last_cmd != "client" {
+        // CLIENT CACHING's promise lasts until the next command other than CLIENT's own.
+        if client.multi.is_none() && !client.last_cmd.starts_with("client") {
             t.caching = false;
         }
     }

@@ -919,6 +919,17 @@ xautoclaim xs gl c1 0 (18446744073709551615-18446744073709551615
 "#;
 
 const MISC: &str = r#"
+# A known subcommand's arity is checked like a command's
+xinfo help extra
+xgroup help extra
+client help extra
+client getname extra
+object encoding
+memory usage
+slowlog len extra
+latency help extra
+command count extra
+config get
 # FLUSHALL and FLUSHDB touch the watched keys that exist, not the others
 del wx
 watch wx

@@ -146,6 +146,15 @@ pub fn subcommands_of(container: &str) -> impl Iterator<Item = &'static CommandS
         .filter(move |s| s.name.split_once('|').is_some_and(|(c, _)| c == container))
 }
 
+/// The spec of `container`'s subcommand `sub` (any case), if it has one by that name.
+pub fn subcommand(container: &CommandSpec, sub: &[u8]) -> Option<&'static CommandSpec> {
+    SUBCOMMANDS.iter().find(|s| {
+        s.name.split_once('|').is_some_and(|(c, name)| {
+            c == container.name && name.as_bytes().eq_ignore_ascii_case(sub)
+        })
+    })
+}
+
 /// A command or `container|sub` name (any case), as COMMAND INFO/DOCS accept them.
 pub fn lookup_full(name: &[u8]) -> Option<&'static CommandSpec> {
     let l = lower(name);
@@ -349,4 +358,27 @@ pub fn command(ctx: &mut Ctx) -> CmdResult {
         _ => return Err(unknown_subcommand(ctx)),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CONTAINER flag of the command table and the subcommand table say the same.
+    #[test]
+    fn containers_are_the_commands_with_subcommands() {
+        let mut flagged: Vec<&str> = super::super::TABLE
+            .iter()
+            .filter(|s| s.has(super::super::CONTAINER))
+            .map(|s| s.name)
+            .collect();
+        let mut with_subs: Vec<&str> = SUBCOMMANDS
+            .iter()
+            .filter_map(|s| s.name.split_once('|').map(|(c, _)| c))
+            .collect();
+        flagged.sort_unstable();
+        with_subs.sort_unstable();
+        with_subs.dedup();
+        assert_eq!(flagged, with_subs);
+    }
 }

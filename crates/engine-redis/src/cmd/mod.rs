@@ -53,6 +53,8 @@ pub const RESTRICTED: u32 = 1 << 15;
 pub const PUBSUB_CONTEXT: u32 = 1 << 16;
 pub const MAY_REPLICATE: u32 = 1 << 17;
 pub const RANDOM: u32 = 1 << 18;
+/// Has subcommands (`command.rs`'s table), whose own arity is checked too.
+pub const CONTAINER: u32 = 1 << 19;
 
 const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
@@ -296,7 +298,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("renamenx", 3, WF, 1, 2, 1, "generic", keys::renamenx),
     c!("move", 3, WF, 1, 1, 1, "generic", keys::move_),
     c!("copy", -3, WD, 1, 2, 1, "generic", keys::copy),
-    c!("object", -2, R | RANDOM, 2, 2, 1, "generic", keys::object),
+    c!("object", -2, R | RANDOM | CONTAINER, 2, 2, 1, "generic", keys::object),
     c!("sort", -2, WD, 1, 1, 1, "generic", sort::sort),
     c!("sort_ro", -2, R, 1, 1, 1, "generic", sort::sort_ro),
     c!("dbsize", 1, RF, 0, 0, 0, "server", keys::dbsize),
@@ -415,13 +417,13 @@ pub static TABLE: &[CommandSpec] = &[
     c!("xdel", -3, WF, 1, 1, 1, "stream", streams::xdel),
     c!("xtrim", -4, W, 1, 1, 1, "stream", streams::xtrim),
     c!("xread", -4, R | BLOCKING, 0, 0, 0, "stream", streams::xread),
-    c!("xgroup", -2, W, 2, 2, 1, "stream", streams::xgroup),
+    c!("xgroup", -2, W | CONTAINER, 2, 2, 1, "stream", streams::xgroup),
     c!("xreadgroup", -7, W | BLOCKING, 0, 0, 0, "stream", streams::xreadgroup),
     c!("xack", -4, WF, 1, 1, 1, "stream", streams::xack),
     c!("xpending", -3, R, 1, 1, 1, "stream", streams::xpending),
     c!("xclaim", -6, WF, 1, 1, 1, "stream", streams::xclaim),
     c!("xautoclaim", -6, WF, 1, 1, 1, "stream", streams::xautoclaim),
-    c!("xinfo", -2, R, 2, 2, 1, "stream", streams::xinfo),
+    c!("xinfo", -2, R | CONTAINER, 2, 2, 1, "stream", streams::xinfo),
     c!("xsetid", -3, WDF, 1, 1, 1, "stream", streams::xsetid),
     // pub/sub
     c!("subscribe", -2, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::subscribe),
@@ -429,7 +431,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("psubscribe", -2, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::psubscribe),
     c!("punsubscribe", -1, PUBSUB | CONN | PUBSUB_CONTEXT, 0, 0, 0, "pubsub", pubsub_cmds::punsubscribe),
     c!("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, 0, 0, 0, "pubsub", pubsub_cmds::publish),
-    c!("pubsub", -2, PUBSUB | LOADING | STALE, 0, 0, 0, "pubsub", pubsub_cmds::pubsub),
+    c!("pubsub", -2, PUBSUB | LOADING | STALE | CONTAINER, 0, 0, 0, "pubsub", pubsub_cmds::pubsub),
     // transactions
     c!("multi", 1, CONN | ALLOW_BUSY, 0, 0, 0, "transactions", multi::multi),
     c!("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, 0, 0, 0, "transactions", multi::exec),
@@ -445,18 +447,18 @@ pub static TABLE: &[CommandSpec] = &[
     c!("swapdb", 3, WF, 0, 0, 0, "keyspace", server::swapdb),
     c!("auth", -2, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, "connection", crate::acl::command::auth),
     c!("hello", -1, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, "connection", server::hello),
-    c!("client", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "connection", server::client),
+    c!("client", -2, ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER, 0, 0, 0, "connection", server::client),
     // server
     c!("info", -1, LOADING | STALE | RANDOM, 0, 0, 0, "server", server::info),
-    c!("config", -2, ADM | RESTRICTED, 0, 0, 0, "server", server::config),
+    c!("config", -2, ADM | RESTRICTED | CONTAINER, 0, 0, 0, "server", server::config),
     c!("flushdb", -1, W, 0, 0, 0, "keyspace", server::flushdb),
     c!("flushall", -1, W, 0, 0, 0, "keyspace", server::flushall),
     c!("time", 1, LOADING | STALE | FAST | RANDOM, 0, 0, 0, "server", server::time),
     c!("lastsave", 1, LOADING | STALE | FAST | RANDOM, 0, 0, 0, "server", server::lastsave),
-    c!("slowlog", -2, ADMIN | LOADING | STALE, 0, 0, 0, "server", server::slowlog),
+    c!("slowlog", -2, ADMIN | LOADING | STALE | CONTAINER, 0, 0, 0, "server", server::slowlog),
     c!("monitor", 1, ADM, 0, 0, 0, "server", server::monitor),
-    c!("command", -1, LOADING | STALE, 0, 0, 0, "server", command::command),
-    c!("memory", -2, R, 0, 0, 0, "server", server::memory),
+    c!("command", -1, LOADING | STALE | CONTAINER, 0, 0, 0, "server", command::command),
+    c!("memory", -2, R | CONTAINER, 0, 0, 0, "server", server::memory),
     c!("debug", -2, ADM | RESTRICTED, 0, 0, 0, "server", server::debug),
     c!("save", 1, ADM | NO_MULTI | RESTRICTED, 0, 0, 0, "server", server::save),
     c!("bgsave", -1, ADM | RESTRICTED, 0, 0, 0, "server", server::save),
@@ -472,10 +474,10 @@ pub static TABLE: &[CommandSpec] = &[
     c!("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, 0, 0, 0, "server", crate::replication::replconf),
     c!("readonly", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
     c!("readwrite", 1, LOADING | STALE | FAST, 0, 0, 0, "cluster", server::cluster_disabled),
-    c!("cluster", -2, 0, 0, 0, 0, "cluster", server::cluster_disabled),
-    c!("acl", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", crate::acl::command::acl),
-    c!("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, "server", server::latency),
-    c!("module", -2, ADMIN | NOSCRIPT, 0, 0, 0, "server", server::module),
+    c!("cluster", -2, CONTAINER, 0, 0, 0, "cluster", server::cluster_disabled),
+    c!("acl", -2, ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER, 0, 0, 0, "server", crate::acl::command::acl),
+    c!("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER, 0, 0, 0, "server", server::latency),
+    c!("module", -2, ADMIN | NOSCRIPT | CONTAINER, 0, 0, 0, "server", server::module),
     // HyperLogLog, DUMP/RESTORE and scripting (handlers in hyperloglog.rs, dump.rs, scripting.rs)
     c!("pfadd", -2, WDF, 1, 1, 1, "hyperloglog", hyperloglog::pfadd),
     c!("pfcount", -2, R | MAY_REPLICATE, 1, -1, 1, "hyperloglog", hyperloglog::pfcount),
@@ -488,7 +490,7 @@ pub static TABLE: &[CommandSpec] = &[
     c!("evalsha", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::evalsha),
     c!("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | READONLY | STALE, 0, 0, 0, "scripting", scripting::eval_ro),
     c!("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | READONLY | STALE, 0, 0, 0, "scripting", scripting::evalsha_ro),
-    c!("script", -2, NOSCRIPT | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", scripting::script),
+    c!("script", -2, NOSCRIPT | MAY_REPLICATE | STALE | CONTAINER, 0, 0, 0, "scripting", scripting::script),
     c!("fcall", -3, NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", functions::fcall),
     c!("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | READONLY | STALE, 0, 0, 0, "scripting", functions::fcall_ro),
     c!("function", -2, NOSCRIPT | MAY_REPLICATE | STALE, 0, 0, 0, "scripting", functions::function),
@@ -684,6 +686,19 @@ pub fn dispatch(srv: &mut Server, client: &mut Client, argv: &Argv, out: &mut Re
         let msg = format!("ERR wrong number of arguments for '{}' command", spec.name);
         reject(srv, client, Some(spec), out, &msg);
         return;
+    }
+    // A known subcommand's arity too (`xinfo|help` takes no argument); an unknown one is
+    // answered by the container's handler.
+    if spec.has(CONTAINER) && argc >= 2 {
+        if let Some(sub) = command::subcommand(spec, &argv[1]) {
+            // CLIENT LIST's `cmd=` names the subcommand (`client|list`), as redis does.
+            client.last_cmd = sub.name;
+            if (sub.arity > 0 && argc != sub.arity) || argc < -sub.arity {
+                let msg = format!("ERR wrong number of arguments for '{}' command", sub.name);
+                reject(srv, client, Some(spec), out, &msg);
+                return;
+            }
+        }
     }
     if !client.authenticated && !spec.has(NO_AUTH) {
         reject(

@@ -796,7 +796,13 @@ pub fn cron(srv: &mut Server) {
             }
         }
         if srv.repl.backlog.is_some() && !srv.repl.replicas.is_empty() {
-            let period_ms = 10_000;
+            let period_ms = srv
+                .config
+                .value_of("repl-ping-replica-period")
+                .parse::<i64>()
+                .unwrap_or(10)
+                .max(1)
+                * 1000;
             if now / period_ms != srv.repl.last_ping_ms / period_ms {
                 srv.repl.last_ping_ms = now;
                 let cmd = [(srv.repl.selected.unwrap_or(0), vec![b"PING".to_vec()])];
