@@ -90,9 +90,17 @@ pub struct Tracking {
     over_limit_rounds: u32,
     /// `tracking-table-max-keys` (0: no limit), set by `Server::apply_config`.
     pub max_keys: usize,
+    /// While a tracking client's script runs: its id and the keys it declared, remembered for
+    /// it once the script calls a read-only command (`arm_script_reads`).
+    script_reads: Option<(u64, Vec<Box<[u8]>>)>,
 }
 
 impl Tracking {
+    /// A tracking client's script is running (see `arm_script_reads`).
+    pub fn script_reads_armed(&self) -> bool {
+        self.script_reads.is_some()
+    }
+
     fn refresh_active(&mut self) {
         self.active = self.clients > 0 || !self.keys.is_empty() || !self.prefixes.is_empty();
     }
@@ -262,6 +270,15 @@ fn write_to(srv: &mut Server, cur: Option<(&mut Client, &mut ReplyBuf)>, id: u64
     }
 }
 
+/// Whether the keys this client reads now go in its tracking table (default mode, not BCAST;
+/// OPTIN after CLIENT CACHING yes, OPTOUT unless CLIENT CACHING no).
+fn caches_reads(client: &Client) -> bool {
+    client
+        .tracking
+        .as_deref()
+        .is_some_and(|tr| !(tr.bcast || (tr.optin && !tr.caching) || (tr.optout && tr.caching)))
+}
+
 /// After a READONLY command of a client in default (not BCAST) tracking mode: remember the
 /// keys it read, unless OPTIN/OPTOUT and CLIENT CACHING say otherwise.
 // Off the hot path: only called while tracking is in use.
@@ -273,27 +290,66 @@ pub fn remember_keys(
     spec: &'static crate::cmd::CommandSpec,
     argv: &resp::request::Argv,
 ) {
-    let Some(tr) = client.tracking.as_deref() else {
-        return;
-    };
-    if tr.bcast || (tr.optin && !tr.caching) || (tr.optout && tr.caching) {
+    if !caches_reads(client) {
         return;
     }
-    // Scripts' declared keys are not remembered by EVAL_RO (redis neither), nor channels.
-    if spec.has(crate::cmd::PUBSUB) || matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
+    // A script's own declared keys count only if it reads (`arm_script_reads`), nor channels.
+    if spec.has(crate::cmd::PUBSUB) || is_script_call(spec) {
         return;
     }
     let crate::cmd::keys::GetKeys::Keys(positions) = crate::cmd::keys::getkeys(spec, argv) else {
         return;
     };
+    remember(srv, client.id, positions.iter().map(|&p| &argv[p][..]));
+}
+
+fn is_script_call(spec: &crate::cmd::CommandSpec) -> bool {
+    matches!(
+        spec.name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    )
+}
+
+/// Before a script of `caller` runs: as redis, once the script calls a read-only command, the
+/// keys the script declared are remembered for the caller (not those the script touched).
+pub fn arm_script_reads(
+    srv: &mut Server,
+    caller: &Client,
+    spec: &'static crate::cmd::CommandSpec,
+    argv: &resp::request::Argv,
+) {
+    srv.tracking.script_reads = None;
+    if !caches_reads(caller) || !is_script_call(spec) {
+        return;
+    }
+    if let crate::cmd::keys::GetKeys::Keys(positions) = crate::cmd::keys::getkeys(spec, argv) {
+        let keys = positions.iter().map(|&p| Box::from(&argv[p][..])).collect();
+        srv.tracking.script_reads = Some((caller.id, keys));
+    }
+}
+
+/// A script called a read-only command: remember its caller's declared keys (once).
+#[cold]
+#[inline(never)]
+pub fn script_read(srv: &mut Server) {
+    if let Some((id, keys)) = srv.tracking.script_reads.take() {
+        remember(srv, id, keys.iter().map(|k| &k[..]));
+    }
+}
+
+/// The script ended.
+pub fn disarm_script_reads(srv: &mut Server) {
+    srv.tracking.script_reads = None;
+}
+
+fn remember<'a>(srv: &mut Server, id: u64, keys: impl Iterator<Item = &'a [u8]>) {
     let t = &mut srv.tracking;
-    for p in positions {
-        let key = &argv[p];
+    for key in keys {
         if !t.keys.contains_key(key) {
             t.keys.insert(Box::from(key), BTreeSet::new());
         }
         let ids = t.keys.get_mut(key).expect("inserted above");
-        if ids.insert(client.id) {
+        if ids.insert(id) {
             t.items += 1;
         }
     }

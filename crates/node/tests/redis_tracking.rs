@@ -538,3 +538,31 @@ fn evicted_keys_are_invalidated() {
     assert!(!gone.is_empty(), "no tracked key was evicted");
     assert_eq!(announced, gone);
 }
+
+/// A script that calls a read-only command makes its caller track the keys it declared (not
+/// the keys it touched); one that only writes, or only pings, tracks nothing; EVAL_RO likewise
+/// (redis's unit/tracking "Tracking only occurs for scripts when a command calls a read-only
+/// command").
+#[test]
+fn scripts_track_their_declared_keys_when_they_read() {
+    differential(
+        r#"
+        ~1 HELLO 3
+        1 CLIENT TRACKING on
+        2 MSET k2 1 k2 1
+        # (script lines split on spaces: the Lua has none)
+        1 EVAL redis.call('set','k3','bar') 2 k1 k2
+        2 MSET k2 2 k1 2
+        1 EVAL redis.call('get','k3') 2 k1 k2
+        2 MSET k2 2 k1 2
+        1 EVAL_RO redis.call('ping') 2 k1 k2
+        2 MSET k2 2 k1 2
+        1 EVAL_RO redis.call('get','k1') 2 k1 k2
+        2 MSET k2 3 k1 3
+        2 SET k3 x
+        1 @info
+        "#,
+        &[],
+        &[],
+    );
+}

@@ -802,9 +802,14 @@ pub fn run_spec(
         };
         (spec.handler)(&mut ctx)
     };
-    // Client-side caching: the keys a tracking client read may now be in its cache.
-    if client.tracking.is_some() && spec.has(READONLY) {
-        crate::tracking::remember_keys(srv, client, spec, argv);
+    // Client-side caching: the keys a tracking client read may now be in its cache; a read
+    // inside its script stands for the keys the script declared.
+    if spec.has(READONLY) {
+        if client.tracking.is_some() {
+            crate::tracking::remember_keys(srv, client, spec, argv);
+        } else if srv.tracking.script_reads_armed() {
+            crate::tracking::script_read(srv);
+        }
     }
     let failed = match result {
         Ok(()) => out.buf.get(mark) == Some(&b'-') && !spec.has(ADMIN),

@@ -253,6 +253,10 @@ pub(super) fn with_host(
     client.user = ctx.client.user.clone();
     client.authenticated = true;
     let dirty_at_start = srv.stats.dirty;
+    let tracking = srv.tracking.active;
+    if tracking {
+        crate::tracking::arm_script_reads(srv, ctx.client, ctx.spec, ctx.argv);
+    }
     let reply = {
         let mut host = EngineHost {
             srv,
@@ -262,6 +266,9 @@ pub(super) fn with_host(
         };
         f(&mut host)
     };
+    if tracking {
+        crate::tracking::disarm_script_reads(ctx.srv);
+    }
     ctx.srv.scripts.client = Some(client);
     let mut bytes = Vec::new();
     reply.write_resp(ctx.client.resp3, &mut bytes);
