@@ -9,7 +9,7 @@
 //! Every file appears by rename of a fsynced temporary file, so a snapshot is complete (its
 //! checksum is verified again before every use) or it does not exist.
 //!
-//! The worker runs on a thread of its own, every [`TICK`] and independent of the reconciler, so
+//! The worker runs on a thread of its own, every `TICK` and independent of the reconciler, so
 //! a long snapshot does not hold up node health checks:
 //!
 //! ```text

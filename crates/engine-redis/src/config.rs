@@ -2,7 +2,7 @@
 //! ElastiCache-only `reserved-memory` and the split `client-output-buffer-limit-<class>-*`
 //! names) plus the redis-server 7.0 names clients read with CONFIG GET.
 //!
-//! One table ([`PARAMS`]) describes every parameter: name, aliases, kind, default, whether it
+//! One table (`PARAMS`) describes every parameter: name, aliases, kind, default, whether it
 //! can change at run time. Values are kept in canonical text form (what CONFIG GET prints) and
 //! the ones the engine uses are also cached as typed fields.
 

@@ -514,7 +514,7 @@ impl Keyspace {
         }
     }
 
-    /// Same as [`get_str`] for write paths (no hit/miss accounting).
+    /// Same as [`Keyspace::get_str`] for write paths (no hit/miss accounting).
     pub fn get_str_w(&mut self, db: usize, key: &[u8]) -> Result<Option<&[u8]>, WrongType> {
         match self.lookup(db, key) {
             None => Ok(None),

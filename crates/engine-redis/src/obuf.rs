@@ -38,7 +38,7 @@ pub fn class_of(c: &Client) -> usize {
     }
 }
 
-/// The largest output buffer seen per second over the last [`PEAK_SLOTS`] seconds (redis's
+/// The largest output buffer seen per second over the last `PEAK_SLOTS` seconds (redis's
 /// `ClientsPeakMemOutput`), for INFO's `client_recent_max_output_buffer`.
 #[derive(Default)]
 pub struct Peaks {

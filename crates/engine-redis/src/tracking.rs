@@ -507,7 +507,7 @@ pub fn redirect_of(c: &Client) -> i64 {
     c.tracking.as_ref().map_or(-1, |t| t.redirect as i64)
 }
 
-/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP].
+/// `CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]`.
 pub fn client_tracking(ctx: &mut Ctx) -> CmdResult {
     let a = ctx.argv;
     let mut redirect: i64 = 0;

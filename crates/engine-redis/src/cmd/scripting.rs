@@ -2,7 +2,7 @@
 //! table and `crate::scripting`, which knows nothing of the keyspace.
 //!
 //! A script runs inside the EVAL command, so it holds the server lock for its whole run and no
-//! other command interleaves. Its `redis.call`s go through [`EngineHost`], which applies the
+//! other command interleaves. Its `redis.call`s go through `EngineHost`, which applies the
 //! checks Redis makes for commands called from scripts and runs them with [`Server::call`] on
 //! the scripting client (a fake client whose DB starts as the caller's). While a script runs
 //! past `busy-reply-threshold` (`lua-time-limit`), other connections get BUSY without waiting

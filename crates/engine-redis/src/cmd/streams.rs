@@ -1510,7 +1510,7 @@ type Cmd = Vec<Vec<u8>>;
 /// - XADD: the ID it generated replaces `*` or `ms-*`;
 /// - XADD and XTRIM with `~`: the trim becomes exact at what was actually kept (`=` and the
 ///   resulting length or first ID), LIMIT dropped;
-/// - XREADGROUP: see [`group_delivery`].
+/// - XREADGROUP: see `group_delivery`.
 pub fn propagation(
     srv: &mut crate::server::Server,
     db: usize,

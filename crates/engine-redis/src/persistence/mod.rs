@@ -449,7 +449,7 @@ pub fn cron(srv: &mut Server) {
     crate::replication::cron(srv);
 }
 
-/// SAVE and BGSAVE [SCHEDULE].
+/// `SAVE` and `BGSAVE [SCHEDULE]`.
 pub fn save_command(ctx: &mut crate::cmd::Ctx) -> crate::cmd::CmdResult {
     use crate::cmd::Error;
     if ctx.spec.name == "save" {

@@ -1,7 +1,7 @@
 //! Replication, Redis's own protocol (PSYNC2): replication ids and offsets, the backlog, the
 //! primary's side of full and partial resynchronization, and the replica's state. The replica's
 //! socket (connect, handshake, reading the RDB and the stream) lives in the node crate
-//! (`node::redis::replication`); it drives the engine through [`Link`] calls.
+//! (`node::redis::replication`); it drives the engine through `Link` calls.
 //!
 //! ```text
 //!  primary                                               replica (node task)
@@ -1034,7 +1034,7 @@ pub mod link {
         Ok(n)
     }
 
-    /// +CONTINUE [newid]: the primary changed id (it was promoted): our old one is replid2.
+    /// `+CONTINUE [newid]`: the primary changed id (it was promoted): our old one is replid2.
     pub fn continued(srv: &mut Server, new_id: Option<&str>) {
         create_backlog(srv);
         let r = &mut srv.repl;

@@ -99,7 +99,7 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// `SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP ...` (argv[0] is SCRIPT).
+/// `SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP ...` (`argv[0]` is SCRIPT).
 pub fn script_command(s: &mut Scripting, argv: &[&[u8]]) -> ScriptReply {
     let sub =
         String::from_utf8_lossy(argv.get(1).copied().unwrap_or_default()).to_ascii_lowercase();

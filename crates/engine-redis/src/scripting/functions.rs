@@ -327,7 +327,7 @@ impl Functions {
         Ok(())
     }
 
-    /// FUNCTION LOAD [REPLACE]: returns the library name. `timeout_ms` 0 means no limit (a
+    /// `FUNCTION LOAD [REPLACE]`: returns the library name. `timeout_ms` 0 means no limit (a
     /// replicated or AOF-loaded command must not fail on timing).
     pub fn load(
         &mut self,
@@ -483,7 +483,7 @@ impl Functions {
         vm.run_callback(callback, running, opts, host, keys, args)
     }
 
-    /// FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern] (arguments after LIST).
+    /// `FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern]` (arguments after LIST).
     pub fn list(&self, args: &[&[u8]]) -> ScriptReply {
         let mut with_code = false;
         let mut pattern: Option<&[u8]> = None;
