@@ -304,10 +304,7 @@ pub fn remember_keys(
 }
 
 fn is_script_call(spec: &crate::cmd::CommandSpec) -> bool {
-    matches!(
-        spec.name,
-        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
-    )
+    crate::cmd::scripting::SCRIPT_COMMANDS.contains(&spec.name)
 }
 
 /// Before a script of `caller` runs: as redis, once the script calls a read-only command, the
@@ -366,7 +363,8 @@ fn remember<'a>(srv: &mut Server, id: u64, keys: impl Iterator<Item = &'a [u8]>)
 pub fn after_command(srv: &mut Server, client: &mut Client, out: &mut ReplyBuf, reply_at: usize) {
     if let Some(t) = client.tracking.as_mut() {
         // CLIENT CACHING's promise lasts until the next command other than CLIENT's own.
-        if client.multi.is_none() && !client.last_cmd.starts_with("client") {
+        let container = client.last_cmd.split('|').next();
+        if client.multi.is_none() && container != Some("client") {
             t.caching = false;
         }
     }

@@ -168,14 +168,13 @@ pub fn lookup_full(name: &[u8]) -> Option<&'static CommandSpec> {
 /// `Err` when the container does not know the subcommand.
 fn resolve(argv: &Argv) -> Result<&'static CommandSpec, ()> {
     let top = lookup(&argv[0]).ok_or(())?;
-    if subcommands_of(top.name).next().is_none() {
+    if !top.has(super::CONTAINER) {
         return Ok(top);
     }
     let Some(sub) = argv.get(1) else {
         return Ok(top);
     };
-    let full = format!("{}|{}", top.name, lower(sub));
-    SUBCOMMANDS.iter().find(|s| s.name == full).ok_or(())
+    subcommand(top, sub).ok_or(())
 }
 
 /// ACL categories (COMMAND INFO, COMMAND LIST FILTERBY ACLCAT): redis's, from the ACL command

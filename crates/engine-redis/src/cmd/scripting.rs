@@ -43,20 +43,23 @@ impl Default for ScriptState {
     }
 }
 
+/// The commands that run a script or a function.
+pub const SCRIPT_COMMANDS: &[&str] = &[
+    "eval",
+    "evalsha",
+    "eval_ro",
+    "evalsha_ro",
+    "fcall",
+    "fcall_ro",
+];
+
 /// Whether `argv` runs a script (which may hold the engine for long: the node lets its async
 /// runtime move other work off the thread first).
 pub fn is_script_command(argv: &Argv) -> bool {
     argv.get(0).is_some_and(|n| {
-        [
-            "eval",
-            "evalsha",
-            "eval_ro",
-            "evalsha_ro",
-            "fcall",
-            "fcall_ro",
-        ]
-        .iter()
-        .any(|c| n.eq_ignore_ascii_case(c.as_bytes()))
+        SCRIPT_COMMANDS
+            .iter()
+            .any(|c| n.eq_ignore_ascii_case(c.as_bytes()))
     })
 }
 
