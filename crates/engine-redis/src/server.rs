@@ -490,7 +490,27 @@ impl Engine {
         conn: ConnInfo,
         outbox: Arc<dyn Outbox>,
     ) -> Option<u64> {
-        let mut s = self.inner.lock();
+        Self::admit(&mut self.inner.lock(), kind, conn, outbox)
+    }
+
+    /// As [`Engine::try_connect`], without waiting: `None` (nothing registered) while the engine
+    /// is held, e.g. by a script that has just started.
+    pub fn try_connect_now(
+        &self,
+        kind: ClientKind,
+        conn: ConnInfo,
+        outbox: Arc<dyn Outbox>,
+    ) -> Option<Option<u64>> {
+        let mut s = self.inner.try_lock()?;
+        Some(Self::admit(&mut s, kind, conn, outbox))
+    }
+
+    fn admit(
+        s: &mut Server,
+        kind: ClientKind,
+        conn: ConnInfo,
+        outbox: Arc<dyn Outbox>,
+    ) -> Option<u64> {
         if kind == ClientKind::Normal {
             let max: usize = s
                 .config
@@ -507,7 +527,7 @@ impl Engine {
                 return None;
             }
         }
-        Some(Self::register(&mut s, kind, conn, outbox))
+        Some(Self::register(s, kind, conn, outbox))
     }
 
     fn register(s: &mut Server, kind: ClientKind, conn: ConnInfo, outbox: Arc<dyn Outbox>) -> u64 {

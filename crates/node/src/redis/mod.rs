@@ -555,13 +555,17 @@ async fn serve<S>(
     let outbox: Arc<dyn Outbox> = mailbox.clone();
     let mut mail = mailbox::MailboxRx::new(mailbox);
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    let admission = if engine.script_running() {
-        register_while_script_runs(&mut sock, &engine, kind, info, outbox, &mut buf).await
+    // Registering needs the engine: if it is held (a script may have just started and hold it
+    // for long), register off this worker and answer BUSY meanwhile instead of blocking it.
+    let now = if engine.script_running() {
+        None
     } else {
-        match engine.try_connect(kind, info, outbox) {
-            Some(id) => Admission::Admitted(id),
-            None => Admission::Refused,
-        }
+        engine.try_connect_now(kind, info.clone(), outbox.clone())
+    };
+    let admission = match now {
+        Some(Some(id)) => Admission::Admitted(id),
+        Some(None) => Admission::Refused,
+        None => register_while_script_runs(&mut sock, &engine, kind, info, outbox, &mut buf).await,
     };
     let id = match admission {
         Admission::Admitted(id) => id,
